@@ -1,0 +1,31 @@
+//! MemFlux: a thread-per-core, shared-nothing, Redis-compatible in-memory database.
+//!
+//! Each core runs one glommio executor that owns a *shard*: the keys whose Redis Cluster
+//! hash slot maps to it, in every logical database. Connections stay on the core that
+//! accepted them; commands for keys owned elsewhere travel to the owner over inter-core
+//! channels, batched per pipeline, and their replies return in pipeline order.
+//!
+//! # Layout
+//!
+//! * [`protocol`] — RESP: the incremental request parser, reply encoding (RESP2/RESP3),
+//!   argument spans. Knows nothing of storage or commands.
+//! * [`server`] — start-up checks, executors and listeners (SO_REUSEPORT), the connection
+//!   loop with its pipeline batching, the cross-shard coordinator, shutdown.
+//! * [`shard`] — one core's state: the keyspace (`keyspace`: slab + hash index, lazy and
+//!   active expiry), values, key routing (`routing`: CRC16 slots, hash tags), the
+//!   inter-shard mesh and the typed operations it carries, counters.
+//! * [`commands`] — the command table and one file per command family (`string`, `keys`,
+//!   `connection`, `server`). Handlers run shard-local (`ShardCtx`), on the connection,
+//!   or as async coordinators across shards.
+//! * [`config`] — `config.json` and the CLI flags that override it.
+//! * [`util`] — glob matching and number parsing/formatting with Redis's rules.
+//!
+//! The `memflux` binary (`src/main.rs`) only parses flags and calls [`server::run`].
+
+pub mod commands;
+pub mod config;
+pub mod logging;
+pub mod protocol;
+pub mod server;
+pub mod shard;
+pub mod util;

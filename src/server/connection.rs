@@ -1,0 +1,410 @@
+//! One client connection: read, parse, dispatch, write.
+//!
+//! Everything a read brings in is parsed and dispatched before anything is written, so a
+//! pipeline costs one read and one write. Commands for keys this core owns run inline.
+//! Commands for keys owned elsewhere are queued per shard and leave as one message per
+//! shard once the read is dispatched; their replies are spliced back into pipeline order.
+//! A command that spans shards is a barrier: the queued commands complete first.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+
+use super::client::{Client, ClientInfo};
+use super::coordinator;
+use super::ShutdownSignal;
+use crate::commands::{self, CmdError, Cross, Registry, Run, ShardCtx};
+use crate::protocol::parser::{Parsed, ParserLimits, ProtocolError, RequestParser};
+use crate::protocol::{Argv, PackedArgs, Protocol, ReplyBuf};
+use crate::shard::mesh::{Batch, Request, Response};
+use crate::shard::stats::Counters;
+use crate::shard::{now_ms, shard_of, Shard, ShardId};
+
+/// Smallest free space offered to a read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Replies buffered before they are written even if the read is not fully dispatched,
+/// so a client pipelining a huge amount does not make the server buffer it all.
+const FLUSH_AT: usize = 256 * 1024;
+/// Remote commands queued before they are sent even if the read is not fully dispatched.
+const MAX_QUEUED: usize = 4096;
+
+/// Where one reply comes from, in pipeline order, once some reply is remote.
+enum Piece {
+    /// `held[previous Held end..end]`: replies produced here after a remote one.
+    Held(usize),
+    /// Reply `index` of the batch sent to `shard`.
+    Remote(ShardId, usize),
+}
+
+/// The replies of the commands dispatched so far.
+struct Pipeline {
+    /// Bytes ready to write, in order.
+    out: ReplyBuf,
+    /// Local replies that must wait behind a remote one.
+    held: ReplyBuf,
+    pieces: Vec<Piece>,
+    /// Per shard: commands queued for it.
+    batches: Vec<Option<Batch>>,
+    queued: usize,
+}
+
+impl Pipeline {
+    fn new(nshards: usize) -> Self {
+        Pipeline {
+            out: ReplyBuf::with_capacity(Protocol::Resp2, READ_CHUNK),
+            held: ReplyBuf::new(Protocol::Resp2),
+            pieces: Vec::new(),
+            batches: (0..nshards).map(|_| None).collect(),
+            queued: 0,
+        }
+    }
+
+    /// Where a local reply goes: straight out, unless it must wait behind a remote one.
+    #[inline]
+    fn target(&mut self, proto: Protocol) -> &mut ReplyBuf {
+        let t = if self.pieces.is_empty() { &mut self.out } else { &mut self.held };
+        t.proto = proto;
+        t
+    }
+
+    fn enqueue(&mut self, shard: ShardId, db: usize, proto: Protocol, argv: &Argv<'_>) {
+        if !self.pieces.is_empty() || !self.held.is_empty() {
+            self.pieces.push(Piece::Held(self.held.len()));
+        }
+        let batch =
+            self.batches[shard].get_or_insert_with(|| Batch { proto, dbs: Vec::new(), args: PackedArgs::new() });
+        // A batch carries one protocol; HELLO in mid-pipeline starts a new batch after a
+        // barrier (see `dispatch`), so this always holds.
+        debug_assert_eq!(batch.proto, proto);
+        batch.dbs.push(db as u32);
+        batch.args.push_argv(argv);
+        self.pieces.push(Piece::Remote(shard, batch.args.len() - 1));
+        self.queued += 1;
+    }
+
+    /// Sends the queued batches, waits for their replies and splices everything into
+    /// `out` in pipeline order.
+    async fn complete_remote(&mut self, shard: &Rc<Shard>) {
+        if self.queued == 0 {
+            return;
+        }
+        let calls: Vec<_> = self
+            .batches
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(s, b)| b.take().map(|b| (s, b)))
+            .map(|(s, b)| {
+                Counters::add(&shard.counters.forwarded_batches, 1);
+                let shard = shard.clone();
+                async move { (s, shard.call(s, Request::Batch(b)).await) }
+            })
+            .collect();
+        let mut replies: Vec<Option<_>> = (0..self.batches.len()).map(|_| None).collect();
+        for (s, r) in crate::shard::join_all(calls).await {
+            if let Response::Batch(b) = r {
+                replies[s] = Some(b);
+            }
+        }
+        let mut held_pos = 0;
+        for p in self.pieces.drain(..) {
+            match p {
+                Piece::Held(end) => {
+                    self.out.raw(&self.held.buf[held_pos..end]);
+                    held_pos = end;
+                }
+                Piece::Remote(s, i) => match &replies[s] {
+                    Some(r) => self.out.raw(r.get(i)),
+                    None => self.out.error("ERR internal error: shard did not reply"),
+                },
+            }
+        }
+        self.out.raw(&self.held.buf[held_pos..]);
+        self.held.buf.clear();
+        self.queued = 0;
+    }
+}
+
+/// Which shards a shard-local command's keys live on.
+enum Route {
+    One(ShardId),
+    Many,
+}
+
+#[inline]
+fn route(spec: &commands::CommandSpec, argv: &Argv<'_>, nshards: usize) -> Route {
+    let mut keys = spec.key_positions(argv.len());
+    let Some(first) = keys.next() else { return Route::One(0) };
+    if nshards == 1 {
+        return Route::One(0);
+    }
+    let s = shard_of(argv.get(first), nshards);
+    for p in keys {
+        if shard_of(argv.get(p), nshards) != s {
+            return Route::Many;
+        }
+    }
+    Route::One(s)
+}
+
+pub struct Connection {
+    client: Client,
+    stream: TcpStream,
+    parser: RequestParser,
+    inbuf: Vec<u8>,
+    /// Start of unparsed input in `inbuf`.
+    start: usize,
+    /// End of received input in `inbuf`.
+    filled: usize,
+    pipe: Pipeline,
+    query_buffer_limit: usize,
+    config_epoch: u64,
+}
+
+impl Connection {
+    pub fn new(shard: Rc<Shard>, stream: TcpStream) -> Connection {
+        let now = now_ms();
+        let id = shard.clients.borrow_mut().next_id(shard.id, shard.nshards);
+        let addr = stream.peer_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let laddr = stream.local_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let info = Rc::new(RefCell::new(ClientInfo {
+            id,
+            addr,
+            laddr,
+            name: Vec::new(),
+            lib_name: Vec::new(),
+            lib_ver: Vec::new(),
+            created_ms: now,
+            last_interaction_ms: now,
+            db: 0,
+            resp: 2,
+            last_cmd: "",
+            qbuf: 0,
+        }));
+        shard.clients.borrow_mut().add(info.clone());
+        let nshards = shard.nshards;
+        let _ = stream.set_nodelay(true);
+        let mut conn = Connection {
+            client: Client { shard, id, db: 0, proto: Protocol::Resp2, info, close_after_reply: false },
+            stream,
+            parser: RequestParser::new(ParserLimits::default()),
+            inbuf: vec![0; READ_CHUNK],
+            start: 0,
+            filled: 0,
+            pipe: Pipeline::new(nshards),
+            query_buffer_limit: 0,
+            config_epoch: u64::MAX,
+        };
+        conn.apply_config();
+        conn
+    }
+
+    /// Re-reads the limits that CONFIG SET can change.
+    fn apply_config(&mut self) {
+        let shard = &self.client.shard;
+        if self.config_epoch == shard.config_epoch.get() {
+            return;
+        }
+        self.config_epoch = shard.config_epoch.get();
+        let cfg = shard.config.borrow();
+        self.parser
+            .set_limits(ParserLimits { max_bulk_len: cfg.proto_max_bulk_len as usize, ..ParserLimits::default() });
+        self.query_buffer_limit = cfg.client_query_buffer_limit as usize;
+        let timeout = (cfg.timeout > 0).then(|| Duration::from_secs(cfg.timeout));
+        let _ = self.stream.set_read_timeout(timeout);
+    }
+
+    pub async fn run(mut self, shutdown: Rc<ShutdownSignal>) {
+        let result = self.serve(&shutdown).await;
+        if let Err(e) = result {
+            tracing::debug!(client = self.client.id, "connection closed: {e}");
+        }
+        let _ = self.stream.close().await;
+        let shard = &self.client.shard;
+        shard.clients.borrow_mut().remove(self.client.id);
+        shard.process.clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn serve(&mut self, shutdown: &ShutdownSignal) -> std::io::Result<()> {
+        loop {
+            self.make_room();
+            let read = self.stream.read(&mut self.inbuf[self.filled..]);
+            let n = match futures_lite::future::or(async { Some(read.await) }, async {
+                shutdown.wait().await;
+                None
+            })
+            .await
+            {
+                None => return Ok(()),
+                Some(Ok(0)) => return Ok(()),
+                Some(Ok(n)) => n,
+                Some(Err(e)) => return Err(e),
+            };
+            self.filled += n;
+            let shard = self.client.shard.clone();
+            Counters::add(&shard.counters.net_input_bytes, n as u64);
+            self.apply_config();
+            {
+                let mut info = self.client.info.borrow_mut();
+                info.last_interaction_ms = now_ms();
+                info.qbuf = self.filled - self.start;
+            }
+            let outcome = self.dispatch_input().await;
+            self.pipe.complete_remote(&shard).await;
+            if let Err(e) = &outcome {
+                self.pipe.out.error(&format!("ERR {e}"));
+            }
+            self.write_out().await?;
+            if outcome.is_err() || self.client.close_after_reply {
+                return Ok(());
+            }
+            if self.filled - self.start > self.query_buffer_limit {
+                self.pipe.out.error("ERR Protocol error: client query buffer exceeds client_query_buffer_limit");
+                self.write_out().await?;
+                tracing::warn!(client = self.client.id, "closing client that reached the query buffer limit");
+                return Ok(());
+            }
+        }
+    }
+
+    /// Ensures free space for the next read: drop consumed input, grow when needed (to
+    /// the parser's size hint for a large pending bulk, so it is read without re-growing).
+    fn make_room(&mut self) {
+        if self.start == self.filled {
+            self.start = 0;
+            self.filled = 0;
+        }
+        if self.inbuf.len() - self.filled >= READ_CHUNK {
+            return;
+        }
+        if self.start > 0 {
+            self.inbuf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        if self.inbuf.len() - self.filled < READ_CHUNK {
+            let want = (self.inbuf.len() * 2).max(self.filled + READ_CHUNK);
+            self.inbuf.resize(want, 0);
+        }
+    }
+
+    /// Parses and dispatches every complete command in the buffer.
+    async fn dispatch_input(&mut self) -> Result<(), ProtocolError> {
+        loop {
+            let parsed = self.parser.parse(&self.inbuf[self.start..self.filled])?;
+            match parsed {
+                Parsed::Command { consumed } => {
+                    let argv = self.parser.argv(&self.inbuf[self.start..self.filled]);
+                    dispatch(&mut self.client, &mut self.pipe, &argv).await;
+                    self.start += consumed;
+                    if self.pipe.queued >= MAX_QUEUED || self.pipe.out.len() + self.pipe.held.len() >= FLUSH_AT {
+                        let shard = self.client.shard.clone();
+                        self.pipe.complete_remote(&shard).await;
+                        self.write_out().await.map_err(|_| ProtocolError("connection lost".into()))?;
+                    }
+                    if self.client.close_after_reply {
+                        return Ok(());
+                    }
+                }
+                Parsed::Empty { consumed } => self.start += consumed,
+                Parsed::Incomplete { hint } => {
+                    if hint > 0 && self.start + hint > self.inbuf.len() {
+                        // Reserve the whole pending argument at once; bounded by the bulk
+                        // length limit the parser already enforced.
+                        let pending = self.filled - self.start;
+                        self.inbuf.copy_within(self.start..self.filled, 0);
+                        self.start = 0;
+                        self.filled = pending;
+                        if hint + READ_CHUNK > self.inbuf.len() {
+                            self.inbuf.resize(hint + READ_CHUNK, 0);
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn write_out(&mut self) -> std::io::Result<()> {
+        if self.pipe.out.is_empty() {
+            return Ok(());
+        }
+        Counters::add(&self.client.shard.counters.net_output_bytes, self.pipe.out.len() as u64);
+        let r = self.stream.write_all(&self.pipe.out.buf).await;
+        self.pipe.out.buf.clear();
+        if self.pipe.out.buf.capacity() > 4 * FLUSH_AT {
+            self.pipe.out.buf.shrink_to(READ_CHUNK);
+        }
+        r
+    }
+}
+
+/// Runs one command (or queues it for its shard).
+async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
+    let Some(spec) = Registry::get().lookup(argv.get(0)) else {
+        pipe.target(client.proto).error(commands::unknown_command(argv).message());
+        return;
+    };
+    if !spec.arity_ok(argv.len())
+        || (spec.step > 1 && !(argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))
+    {
+        pipe.target(client.proto).error(CmdError::wrong_arity(spec.name).message());
+        return;
+    }
+    client.info.borrow_mut().last_cmd = spec.name;
+    let shard = client.shard.clone();
+    match spec.run {
+        Run::Conn(f) => {
+            let proto_before = client.proto;
+            let out = pipe.target(client.proto);
+            if let Err(e) = f(client, argv, out) {
+                out.error(e.message());
+            }
+            if client.proto != proto_before {
+                // Batches already queued keep the protocol their commands were sent in.
+                pipe.complete_remote(&shard).await;
+            }
+        }
+        Run::Shard(f) => match route(spec, argv, shard.nshards) {
+            Route::One(s) if s == shard.id => {
+                let mut dbs = shard.dbs.borrow_mut();
+                let mut rng = shard.rng.borrow_mut();
+                let mut ctx = ShardCtx {
+                    dbs: &mut dbs,
+                    db: client.db,
+                    now_ms: now_ms(),
+                    out: pipe.target(client.proto),
+                    rng: &mut rng,
+                };
+                commands::run_shard_command(f, &mut ctx, argv);
+                Counters::add(&shard.counters.commands, 1);
+            }
+            Route::One(s) => pipe.enqueue(s, client.db, client.proto, argv),
+            Route::Many => {
+                pipe.complete_remote(&shard).await;
+                let out = pipe.target(client.proto);
+                let result = match spec.cross {
+                    Cross::Coord(f) => f(client, owned(argv), out).await,
+                    Cross::No => Err(CmdError::msg("CROSSSLOT Keys in request don't hash to the same slot")),
+                    how => coordinator::split_by_shard(client, spec, how, argv, out).await,
+                };
+                if let Err(e) = result {
+                    out.error(e.message());
+                }
+            }
+        },
+        Run::Coord(f) => {
+            pipe.complete_remote(&shard).await;
+            let out = pipe.target(client.proto);
+            if let Err(e) = f(client, owned(argv), out).await {
+                out.error(e.message());
+            }
+        }
+    }
+}
+
+fn owned(argv: &Argv<'_>) -> Vec<Vec<u8>> {
+    argv.iter().map(<[u8]>::to_vec).collect()
+}

@@ -1,0 +1,278 @@
+//! Start-up, listeners, shutdown: everything between `main` and a connection.
+//!
+//! Start-up checks everything that can be checked before any thread starts (memlock
+//! limit, data directory, port), then starts one glommio executor per shard. Each binds
+//! the listen address with SO_REUSEPORT, so the kernel spreads connections over the cores
+//! and a connection stays on the core that accepted it.
+
+pub mod client;
+pub mod connection;
+pub mod coordinator;
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::config::Config;
+use crate::shard::{mesh, now_ms, Process, Shard};
+
+/// The Redis version MemFlux is compatible with (reported by HELLO and INFO).
+pub const REDIS_VERSION: &str = "7.2.0";
+
+/// Memory each executor registers with io_uring for its I/O buffers. Small, so that
+/// several shards fit in the default 8 MiB memlock limit of unprivileged users.
+const IO_MEMORY: usize = 1 << 20;
+/// glommio refuses to start below this memlock limit.
+const MIN_MEMLOCK: u64 = 512 * 1024;
+/// How often a core looks at the process-wide shutdown flag.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+/// How long shutdown waits for connections to finish their in-flight commands.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A start-up failure: one line for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+/// A one-shot, per-core event that any number of tasks can wait for.
+#[derive(Default)]
+pub struct ShutdownSignal {
+    fired: Cell<bool>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl ShutdownSignal {
+    pub fn fire(&self) {
+        self.fired.set(true);
+        for w in self.waiters.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+    pub fn fired(&self) -> bool {
+        self.fired.get()
+    }
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.fired.get() {
+                std::task::Poll::Ready(())
+            } else {
+                self.waiters.borrow_mut().push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+fn check_memlock() -> Result<(), StartError> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
+        return Ok(()); // cannot tell; let the executor report a real failure
+    }
+    let is_root = unsafe { libc::geteuid() } == 0;
+    if !is_root && lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur < MIN_MEMLOCK {
+        return Err(StartError(format!(
+            "the locked-memory limit (ulimit -l) is {} KiB; MemFlux's io_uring executors need at least {} KiB. \
+             Raise it with `ulimit -l 65536` in the shell that starts memflux, LimitMEMLOCK=64M in a systemd unit, \
+             or `memlock` in /etc/security/limits.conf",
+            lim.rlim_cur / 1024,
+            MIN_MEMLOCK / 1024
+        )));
+    }
+    Ok(())
+}
+
+fn prepare_dir(dir: &Path, shards: usize) -> Result<(), StartError> {
+    for i in 0..shards {
+        let d = dir.join(i.to_string());
+        std::fs::create_dir_all(&d)
+            .map_err(|e| StartError(format!("cannot create data directory {}: {e}", d.display())))?;
+    }
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"")
+        .map_err(|e| StartError(format!("data directory {} is not writable: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn listen_addr(cfg: &Config) -> Result<SocketAddr, StartError> {
+    let host = if cfg.host == "localhost" { "127.0.0.1" } else { &cfg.host };
+    format!("{host}:{}", cfg.port)
+        .parse::<SocketAddr>()
+        .or_else(|_| format!("[{host}]:{}", cfg.port).parse())
+        .map_err(|_| StartError(format!("invalid listen address {}:{}", cfg.host, cfg.port)))
+}
+
+/// Runs the server until SHUTDOWN or SIGINT/SIGTERM. Returns after every shard stopped.
+pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartError> {
+    check_memlock()?;
+    let shards = config.shard_count();
+    let addr = listen_addr(&config)?;
+    prepare_dir(&config.dir, shards)?;
+    // SO_REUSEPORT would let us share the port with another server started by the same
+    // user; bind once without it first so a port in use is an error, not a silent split.
+    std::net::TcpListener::bind(addr).map_err(|e| StartError(format!("cannot listen on {addr}: {e}")))?;
+
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, shutdown.clone())
+            .map_err(|e| StartError(format!("cannot install signal handler: {e}")))?;
+    }
+    let process = Arc::new(Process {
+        shutdown,
+        clients: AtomicUsize::new(0),
+        drained: AtomicUsize::new(0),
+        started_ms: now_ms(),
+        run_id: format!("{:016x}{:016x}{:08x}", fastrand::u64(..), fastrand::u64(..), fastrand::u32(..)),
+        config_file,
+        tcp_port: config.port,
+    });
+
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        shards,
+        address = %addr,
+        dir = %config.dir.display(),
+        pid = std::process::id(),
+        "MemFlux starting"
+    );
+
+    let mut handles = Vec::new();
+    let all_ends: Vec<Option<mesh::MeshEnds>> =
+        if shards > 1 { mesh::build(shards).into_iter().map(Some).collect() } else { vec![None] };
+    for (id, ends) in all_ends.into_iter().enumerate() {
+        let placement = if config.pin_cpus { Placement::Fixed(id % num_cpus()) } else { Placement::Unbound };
+        let config = config.clone();
+        let process = process.clone();
+        let handle = LocalExecutorBuilder::new(placement)
+            .name(&format!("shard-{id}"))
+            .io_memory(IO_MEMORY)
+            .preempt_timer(Duration::from_millis(10))
+            .spawn(move || shard_main(id, shards, config, process, ends, addr))
+            .map_err(|e| StartError(format!("cannot start shard {id}: {e}")))?;
+        handles.push(handle);
+    }
+    let mut failure = None;
+    for (id, h) in handles.into_iter().enumerate() {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                failure.get_or_insert(e);
+            }
+            Err(e) => {
+                failure.get_or_insert(StartError(format!("shard {id} failed: {e}")));
+            }
+        }
+        // A shard that failed to start must not leave the others waiting forever.
+        process.shutdown.store(true, Ordering::SeqCst);
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            tracing::info!("MemFlux stopped");
+            Ok(())
+        }
+    }
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+async fn shard_main(
+    id: usize,
+    nshards: usize,
+    config: Config,
+    process: Arc<Process>,
+    ends: Option<mesh::MeshEnds>,
+    addr: SocketAddr,
+) -> Result<(), StartError> {
+    let shard = Shard::new(id, nshards, config, process.clone());
+    if let Some(ends) = ends {
+        shard.join_mesh(ends).await;
+    }
+    let listener = match TcpListener::bind(addr) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            process.shutdown.store(true, Ordering::SeqCst);
+            tracing::error!(shard = id, "cannot listen on {addr}: {e}");
+            None
+        }
+    };
+    let signal = Rc::new(ShutdownSignal::default());
+    glommio::spawn_local(shard.clone().active_expire_loop()).detach();
+    {
+        let (signal, process) = (signal.clone(), process.clone());
+        glommio::spawn_local(async move {
+            while !process.shutdown.load(Ordering::Relaxed) {
+                glommio::timer::sleep(SHUTDOWN_POLL).await;
+            }
+            signal.fire();
+        })
+        .detach();
+    }
+    if let Some(listener) = &listener {
+        tracing::debug!(shard = id, "accepting connections on {addr}");
+        accept_loop(&shard, listener, &signal).await;
+    }
+    signal.wait().await;
+    // Let connections finish what they are running, then wait for every other core to do
+    // the same: until then, they may still send us requests.
+    let deadline = std::time::Instant::now() + DRAIN_TIMEOUT;
+    while !shard.clients.borrow().is_empty() && std::time::Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    process.drained.fetch_add(1, Ordering::SeqCst);
+    while process.drained.load(Ordering::SeqCst) < nshards {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    if listener.is_none() {
+        return Err(StartError(format!("cannot listen on {addr}")));
+    }
+    Ok(())
+}
+
+async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener, signal: &Rc<ShutdownSignal>) {
+    loop {
+        let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+            signal.wait().await;
+            None
+        })
+        .await;
+        let stream = match accepted {
+            None => return,
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(shard = shard.id, "accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        crate::shard::stats::Counters::add(&shard.counters.connections_received, 1);
+        let maxclients = shard.config.borrow().maxclients;
+        if shard.process.clients.fetch_add(1, Ordering::Relaxed) >= maxclients {
+            shard.process.clients.fetch_sub(1, Ordering::Relaxed);
+            crate::shard::stats::Counters::add(&shard.counters.rejected_connections, 1);
+            glommio::spawn_local(async move {
+                use futures_lite::AsyncWriteExt;
+                let mut stream = stream;
+                let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                let _ = stream.close().await;
+            })
+            .detach();
+            continue;
+        }
+        let conn = connection::Connection::new(shard.clone(), stream);
+        glommio::spawn_local(conn.run(signal.clone())).detach();
+    }
+}

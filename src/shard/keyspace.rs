@@ -1,0 +1,463 @@
+//! One logical database of one shard: a hash index over a slab of entries.
+//!
+//! Entries live in a slab (`Vec<Option<Entry>>`) and never move while they exist; a
+//! `hashbrown::HashTable<u32>` maps keys to slab positions. This costs one indirection
+//! per lookup but gives what a plain hash map cannot:
+//! * `SCAN` cursors are slab positions, so every key present for a whole scan is returned
+//!   exactly once, however the table grows or shrinks in between;
+//! * `RANDOMKEY` and the active expiry cycle sample uniformly in O(1).
+
+use hashbrown::HashTable;
+
+use super::value::Value;
+
+/// Bytes of bookkeeping per key beyond key and value payloads (slab slot, index slot,
+/// allocator headers), so INFO memory tracks reality closely enough.
+const ENTRY_OVERHEAD: usize = 96;
+
+/// A key and what it holds.
+#[derive(Debug)]
+pub struct Entry {
+    pub key: Box<[u8]>,
+    hash: u64,
+    pub value: Value,
+    /// Absolute expiry time in Unix milliseconds; 0 = no expiry.
+    expire_at: u64,
+    /// Position in `Keyspace::expiring` when `expire_at != 0`.
+    expiring_pos: u32,
+    /// Last access, in seconds of the shard's clock (for `OBJECT IDLETIME`).
+    pub last_access: u32,
+    /// Logarithmic access counter (for `OBJECT FREQ`).
+    pub lfu: u8,
+}
+
+impl Entry {
+    #[inline]
+    pub fn expire_at(&self) -> Option<u64> {
+        (self.expire_at != 0).then_some(self.expire_at)
+    }
+    fn memory(&self) -> usize {
+        self.key.len() + self.value.heap_size() + ENTRY_OVERHEAD
+    }
+}
+
+/// Position of an entry in the slab. Valid until that entry is removed.
+pub type Slot = u32;
+
+pub struct Keyspace {
+    index: HashTable<Slot>,
+    slab: Vec<Option<Entry>>,
+    free: Vec<Slot>,
+    hasher: ahash::RandomState,
+    /// Slots of entries that have an expiry, for sampling by the active expiry cycle.
+    expiring: Vec<Slot>,
+    memory: usize,
+    /// Keys deleted because their TTL passed (lazily or by the active cycle).
+    expired: u64,
+    /// Read lookups that found / did not find their key (INFO keyspace_hits/misses).
+    hits: u64,
+    misses: u64,
+}
+
+impl Default for Keyspace {
+    fn default() -> Self {
+        Keyspace {
+            index: HashTable::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            hasher: ahash::RandomState::new(),
+            expiring: Vec::new(),
+            memory: 0,
+            expired: 0,
+            hits: 0,
+            misses: 0,
+        }
+    }
+}
+
+/// Seconds clock for LRU bookkeeping; wraps every 136 years.
+#[inline]
+pub fn lru_clock(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32
+}
+
+impl Keyspace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+    /// Number of keys with an expiry.
+    pub fn expires(&self) -> usize {
+        self.expiring.len()
+    }
+    /// Approximate bytes held by keys and values.
+    pub fn memory(&self) -> usize {
+        self.memory
+    }
+    pub fn expired_count(&self) -> u64 {
+        self.expired
+    }
+    pub fn hits(&self) -> u64 {
+        self.hits
+    }
+    pub fn misses(&self) -> u64 {
+        self.misses
+    }
+
+    /// Slab length: the exclusive upper bound of SCAN cursors.
+    pub fn slab_len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// Finds a key without looking at its expiry.
+    #[inline]
+    pub fn find(&self, key: &[u8]) -> Option<Slot> {
+        let hash = self.hasher.hash_one(key);
+        let slab = &self.slab;
+        self.index.find(hash, |&s| slab[s as usize].as_ref().is_some_and(|e| &*e.key == key)).copied()
+    }
+
+    /// Finds a live key: an expired one is deleted on the spot (lazy expiry) and reported
+    /// as missing. Does not count as an access.
+    #[inline]
+    pub fn find_live(&mut self, key: &[u8], now_ms: u64) -> Option<Slot> {
+        let slot = self.find(key)?;
+        let e = self.entry(slot);
+        if e.expire_at != 0 && e.expire_at <= now_ms {
+            self.remove_slot(slot);
+            self.expired += 1;
+            return None;
+        }
+        Some(slot)
+    }
+
+    /// Like `find_live`, and records the access for OBJECT IDLETIME/FREQ.
+    #[inline]
+    pub fn lookup(&mut self, key: &[u8], now_ms: u64) -> Option<Slot> {
+        let slot = self.find_live(key, now_ms)?;
+        let e = self.entry_mut(slot);
+        e.last_access = lru_clock(now_ms);
+        e.lfu = lfu_increment(e.lfu);
+        Some(slot)
+    }
+
+    /// A lookup on behalf of a read command: also counts a keyspace hit or miss.
+    #[inline]
+    pub fn lookup_read(&mut self, key: &[u8], now_ms: u64) -> Option<Slot> {
+        let r = self.lookup(key, now_ms);
+        if r.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        r
+    }
+
+    /// Looks up a live key and returns its entry.
+    #[inline]
+    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let slot = self.lookup(key, now_ms)?;
+        Some(self.entry_mut(slot))
+    }
+
+    #[inline]
+    pub fn entry(&self, slot: Slot) -> &Entry {
+        self.slab[slot as usize].as_ref().expect("live slot")
+    }
+    #[inline]
+    pub fn entry_mut(&mut self, slot: Slot) -> &mut Entry {
+        self.slab[slot as usize].as_mut().expect("live slot")
+    }
+    /// The entry at a slab position if one lives there (for cursors and sampling).
+    pub fn entry_at(&self, pos: usize) -> Option<&Entry> {
+        self.slab.get(pos).and_then(|e| e.as_ref())
+    }
+
+    /// Sets `key` to `value`. `expire_at`: `Some(ms)` sets that expiry, `None` clears any.
+    /// Returns the entry's slot.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) -> Slot {
+        let slot = match self.find(key) {
+            Some(slot) => {
+                self.replace_value(slot, value);
+                slot
+            }
+            None => self.insert_new(key, value, now_ms),
+        };
+        self.set_expire(slot, expire_at);
+        slot
+    }
+
+    /// Adds a key known to be absent.
+    pub fn insert_new(&mut self, key: &[u8], value: Value, now_ms: u64) -> Slot {
+        let hash = self.hasher.hash_one(key);
+        let entry = Entry {
+            key: key.into(),
+            hash,
+            value,
+            expire_at: 0,
+            expiring_pos: 0,
+            last_access: lru_clock(now_ms),
+            lfu: LFU_INIT,
+        };
+        self.memory += entry.memory();
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = Some(entry);
+                s
+            }
+            None => {
+                self.slab.push(Some(entry));
+                (self.slab.len() - 1) as Slot
+            }
+        };
+        let slab = &self.slab;
+        self.index.insert_unique(hash, slot, |&s| slab[s as usize].as_ref().expect("indexed").hash);
+        slot
+    }
+
+    /// Replaces the value of a live entry, keeping its expiry.
+    pub fn replace_value(&mut self, slot: Slot, value: Value) -> Value {
+        self.modify(slot, |v| std::mem::replace(v, value))
+    }
+
+    /// Changes a value in place, keeping the memory figure right.
+    #[inline]
+    pub fn modify<R>(&mut self, slot: Slot, f: impl FnOnce(&mut Value) -> R) -> R {
+        let e = self.slab[slot as usize].as_mut().expect("live slot");
+        let before = e.value.heap_size();
+        let r = f(&mut e.value);
+        let after = e.value.heap_size();
+        self.memory = self.memory + after - before;
+        r
+    }
+
+    /// Sets (`Some`) or clears (`None`) the expiry of a live entry.
+    pub fn set_expire(&mut self, slot: Slot, expire_at: Option<u64>) {
+        let at = expire_at.unwrap_or(0);
+        let e = self.slab[slot as usize].as_mut().expect("live slot");
+        match (e.expire_at != 0, at != 0) {
+            (false, true) => {
+                e.expiring_pos = self.expiring.len() as u32;
+                self.expiring.push(slot);
+            }
+            (true, false) => {
+                let pos = e.expiring_pos;
+                self.unlist_expiring(pos);
+            }
+            _ => {}
+        }
+        self.slab[slot as usize].as_mut().expect("live slot").expire_at = at;
+    }
+
+    fn unlist_expiring(&mut self, pos: u32) {
+        self.expiring.swap_remove(pos as usize);
+        if let Some(&moved) = self.expiring.get(pos as usize) {
+            self.slab[moved as usize].as_mut().expect("expiring slot").expiring_pos = pos;
+        }
+    }
+
+    /// Removes a key; returns its entry if it existed (expired or not).
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let slot = self.find(key)?;
+        Some(self.remove_slot(slot))
+    }
+
+    pub fn remove_slot(&mut self, slot: Slot) -> Entry {
+        let e = self.slab[slot as usize].take().expect("live slot");
+        if e.expire_at != 0 {
+            self.unlist_expiring(e.expiring_pos);
+        }
+        if let Ok(found) = self.index.find_entry(e.hash, |&s| s == slot) {
+            found.remove();
+        }
+        self.memory -= e.memory();
+        if self.index.is_empty() {
+            // Start over so an emptied keyspace gives its slab back.
+            self.slab = Vec::new();
+            self.free = Vec::new();
+        } else {
+            self.free.push(slot);
+        }
+        e
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        *self = Keyspace {
+            hasher: self.hasher.clone(),
+            expired: self.expired,
+            hits: self.hits,
+            misses: self.misses,
+            ..Keyspace::default()
+        };
+    }
+
+    /// Visits live entries from slab position `cursor`, at most `max_positions` positions,
+    /// calling `f` for each. Returns the next cursor, 0 when the walk is complete.
+    pub fn scan(&self, cursor: usize, max_positions: usize, mut f: impl FnMut(&Entry)) -> usize {
+        let end = cursor.saturating_add(max_positions).min(self.slab.len());
+        for e in self.slab[cursor.min(end)..end].iter().flatten() {
+            f(e);
+        }
+        if end >= self.slab.len() {
+            0
+        } else {
+            end
+        }
+    }
+
+    /// A uniformly random live key's slot, or None when empty.
+    pub fn random_slot(&self, rng: &mut fastrand::Rng) -> Option<Slot> {
+        if self.is_empty() {
+            return None;
+        }
+        // Holes are at most the free list's length, and inserts refill them, so rejection
+        // sampling terminates fast; the bounded loop then falls back to a walk.
+        for _ in 0..64 {
+            let pos = rng.usize(..self.slab.len());
+            if self.slab[pos].is_some() {
+                return Some(pos as Slot);
+            }
+        }
+        let start = rng.usize(..self.slab.len());
+        (start..self.slab.len()).chain(0..start).find(|&p| self.slab[p].is_some()).map(|p| p as Slot)
+    }
+
+    /// One round of active expiry: samples up to `samples` keys that have a TTL and deletes
+    /// those that are past it. Returns (sampled, expired).
+    pub fn expire_sample(&mut self, now_ms: u64, samples: usize, rng: &mut fastrand::Rng) -> (usize, usize) {
+        let n = samples.min(self.expiring.len());
+        let mut expired = 0;
+        for _ in 0..n {
+            if self.expiring.is_empty() {
+                break;
+            }
+            let slot = self.expiring[rng.usize(..self.expiring.len())];
+            if self.entry(slot).expire_at <= now_ms {
+                self.remove_slot(slot);
+                self.expired += 1;
+                expired += 1;
+            }
+        }
+        (n, expired)
+    }
+}
+
+/// Initial LFU counter of a new key, as in Redis, so new keys are not evicted at once.
+const LFU_INIT: u8 = 5;
+
+/// Redis's logarithmic counter: the higher the counter, the less likely an access bumps it.
+fn lfu_increment(counter: u8) -> u8 {
+    if counter == 255 {
+        return 255;
+    }
+    const LOG_FACTOR: f64 = 10.0;
+    let base = counter.saturating_sub(LFU_INIT) as f64;
+    let p = 1.0 / (base * LOG_FACTOR + 1.0);
+    if fastrand::f64() < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn insert_find_remove() {
+        let mut ks = Keyspace::new();
+        ks.insert(b"a", s("1"), None, 0);
+        ks.insert(b"b", s("2"), Some(100), 0);
+        assert_eq!(ks.len(), 2);
+        assert_eq!(ks.expires(), 1);
+        ks.insert(b"b", s("3"), None, 0);
+        assert_eq!(ks.expires(), 0);
+        assert_eq!(ks.get(b"b", 0).unwrap().value, s("3"));
+        assert!(ks.remove(b"a").is_some());
+        assert!(ks.find(b"a").is_none());
+        assert_eq!(ks.len(), 1);
+    }
+
+    #[test]
+    fn lazy_expiry() {
+        let mut ks = Keyspace::new();
+        ks.insert(b"k", s("v"), Some(1000), 0);
+        assert!(ks.lookup(b"k", 999).is_some());
+        assert!(ks.lookup(b"k", 1000).is_none());
+        assert_eq!(ks.len(), 0);
+        assert_eq!(ks.expires(), 0);
+    }
+
+    #[test]
+    fn memory_returns_to_zero() {
+        let mut ks = Keyspace::new();
+        for i in 0..1000 {
+            ks.insert(format!("k{i}").as_bytes(), s("value"), Some(5), 0);
+        }
+        assert!(ks.memory() > 0);
+        let mut rng = fastrand::Rng::with_seed(1);
+        while ks.expires() > 0 {
+            ks.expire_sample(10, 20, &mut rng);
+        }
+        assert_eq!(ks.len(), 0);
+        assert_eq!(ks.memory(), 0);
+        assert_eq!(ks.slab_len(), 0);
+    }
+
+    #[test]
+    fn scan_sees_every_stable_key_once_despite_churn() {
+        let mut ks = Keyspace::new();
+        for i in 0..500 {
+            ks.insert(format!("stable{i}").as_bytes(), s("x"), None, 0);
+        }
+        let mut seen = std::collections::HashMap::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            cursor = ks.scan(cursor, 37, |e| *seen.entry(e.key.to_vec()).or_insert(0) += 1);
+            // Churn between calls: growth and deletions of other keys.
+            for j in 0..50 {
+                ks.insert(format!("temp{round}-{j}").as_bytes(), s("y"), None, 0);
+            }
+            for j in 0..25 {
+                ks.remove(format!("temp{round}-{j}").as_bytes());
+            }
+            round += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..500 {
+            assert_eq!(seen.get(format!("stable{i}").as_bytes()), Some(&1), "stable{i}");
+        }
+    }
+
+    #[test]
+    fn random_slot_finds_keys() {
+        let mut ks = Keyspace::new();
+        let mut rng = fastrand::Rng::with_seed(7);
+        assert!(ks.random_slot(&mut rng).is_none());
+        for i in 0..100 {
+            ks.insert(format!("k{i}").as_bytes(), s("x"), None, 0);
+        }
+        for i in 0..99 {
+            ks.remove(format!("k{i}").as_bytes());
+        }
+        let slot = ks.random_slot(&mut rng).unwrap();
+        assert_eq!(&*ks.entry(slot).key, b"k99");
+    }
+}

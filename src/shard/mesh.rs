@@ -1,0 +1,252 @@
+//! Messages between shards.
+//!
+//! Every ordered pair of shards has two bounded glommio shared channels: one carries
+//! requests, the other their replies. Keeping replies on channels of their own is what
+//! makes the mesh deadlock-free: a reply drainer never sends anything, so it always makes
+//! progress, so a request drainer blocked on a full reply channel is eventually released.
+//! Each receiving channel is drained by a task of its own (never by a task that may itself
+//! block on a send).
+//!
+//! A shard never sends to itself: local work runs inline.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use glommio::channels::shared_channel::{self, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender};
+use hashbrown::HashMap;
+
+use super::ops::{OpResult, ShardOp};
+use super::routing::ShardId;
+use crate::protocol::{PackedArgs, Protocol};
+
+/// Capacity of each channel, in messages. A message is a whole pipelined batch, so this
+/// bounds memory, not throughput.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// Commands of one connection's pipeline for one remote shard: one message, one reply.
+#[derive(Debug)]
+pub struct Batch {
+    pub proto: Protocol,
+    /// Logical database of each command (a pipeline may SELECT in the middle).
+    pub dbs: Vec<u32>,
+    pub args: PackedArgs,
+}
+
+/// The encoded replies of a batch, in order: reply `i` is `out[ends[i-1]..ends[i]]`.
+#[derive(Debug, Default)]
+pub struct BatchReply {
+    pub out: Vec<u8>,
+    pub ends: Vec<usize>,
+}
+
+impl BatchReply {
+    pub fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.out[start..self.ends[i]]
+    }
+}
+
+#[derive(Debug)]
+pub enum Request {
+    Batch(Batch),
+    Op(ShardOp),
+}
+
+#[derive(Debug)]
+pub enum Response {
+    Batch(BatchReply),
+    Op(OpResult),
+}
+
+#[derive(Debug)]
+pub struct Envelope<T> {
+    id: u64,
+    from: ShardId,
+    body: T,
+}
+
+/// The channel ends of one shard, created on the main thread and moved to the shard's
+/// executor, where `connect` turns them into a `Mesh`.
+pub struct MeshEnds {
+    id: ShardId,
+    req_tx: Vec<Option<SharedSender<Envelope<Request>>>>,
+    req_rx: Vec<Option<SharedReceiver<Envelope<Request>>>>,
+    rep_tx: Vec<Option<SharedSender<Envelope<Response>>>>,
+    rep_rx: Vec<Option<SharedReceiver<Envelope<Response>>>>,
+}
+
+/// Creates the channel ends of `n` shards.
+pub fn build(n: usize) -> Vec<MeshEnds> {
+    let mut ends: Vec<MeshEnds> = (0..n)
+        .map(|id| MeshEnds {
+            id,
+            req_tx: (0..n).map(|_| None).collect(),
+            req_rx: (0..n).map(|_| None).collect(),
+            rep_tx: (0..n).map(|_| None).collect(),
+            rep_rx: (0..n).map(|_| None).collect(),
+        })
+        .collect();
+    for from in 0..n {
+        for to in 0..n {
+            if from == to {
+                continue;
+            }
+            let (tx, rx) = shared_channel::new_bounded(CHANNEL_CAPACITY);
+            ends[from].req_tx[to] = Some(tx);
+            ends[to].req_rx[from] = Some(rx);
+            let (tx, rx) = shared_channel::new_bounded(CHANNEL_CAPACITY);
+            ends[to].rep_tx[from] = Some(tx);
+            ends[from].rep_rx[to] = Some(rx);
+        }
+    }
+    ends
+}
+
+fn connect_sender<T: Send + 'static>(tx: Option<SharedSender<T>>) -> impl Future<Output = Option<ConnectedSender<T>>> {
+    let task = tx.map(|t| glommio::spawn_local(t.connect()));
+    async move {
+        match task {
+            Some(t) => Some(t.await),
+            None => None,
+        }
+    }
+}
+
+fn connect_receiver<T: Send + 'static>(
+    rx: Option<SharedReceiver<T>>,
+) -> impl Future<Output = Option<ConnectedReceiver<T>>> {
+    let task = rx.map(|r| glommio::spawn_local(r.connect()));
+    async move {
+        match task {
+            Some(t) => Some(t.await),
+            None => None,
+        }
+    }
+}
+
+/// Serves requests from other shards; implemented by the shard.
+pub trait RequestHandler: 'static {
+    fn handle(self: &Rc<Self>, from: ShardId, request: Request) -> impl Future<Output = Response>;
+}
+
+#[derive(Default)]
+struct PendingCall {
+    response: Option<Response>,
+    waker: Option<Waker>,
+}
+
+/// A shard's connected view of the mesh.
+pub struct Mesh {
+    id: ShardId,
+    req_tx: Vec<Option<ConnectedSender<Envelope<Request>>>>,
+    rep_tx: Vec<Option<ConnectedSender<Envelope<Response>>>>,
+    pending: RefCell<HashMap<u64, PendingCall>>,
+    next_id: Cell<u64>,
+}
+
+impl Mesh {
+    /// Connects this shard's channel ends and starts the drainer tasks. `handler` serves
+    /// requests that arrive from other shards.
+    pub async fn connect<H: RequestHandler>(ends: MeshEnds, handler: Rc<H>, mesh_slot: &RefCell<Option<Rc<Mesh>>>) {
+        // A sender's connect waits for its receiver's and vice versa, so every end is
+        // connected concurrently: connecting them one by one would deadlock two shards
+        // each waiting on the end the other has not reached yet.
+        let req_tx: Vec<_> = ends.req_tx.into_iter().map(connect_sender).collect();
+        let rep_tx: Vec<_> = ends.rep_tx.into_iter().map(connect_sender).collect();
+        let req_rx: Vec<_> = ends.req_rx.into_iter().map(connect_receiver).collect();
+        let rep_rx: Vec<_> = ends.rep_rx.into_iter().map(connect_receiver).collect();
+        let req_tx = crate::shard::join_all(req_tx).await;
+        let rep_tx = crate::shard::join_all(rep_tx).await;
+        let req_rx = crate::shard::join_all(req_rx).await;
+        let rep_rx = crate::shard::join_all(rep_rx).await;
+        let mesh =
+            Rc::new(Mesh { id: ends.id, req_tx, rep_tx, pending: RefCell::new(HashMap::new()), next_id: Cell::new(1) });
+        *mesh_slot.borrow_mut() = Some(mesh.clone());
+        for rx in req_rx.into_iter().flatten() {
+            let handler = handler.clone();
+            let mesh = mesh.clone();
+            glommio::spawn_local(async move { mesh.serve_requests(rx, handler).await }).detach();
+        }
+        for rx in rep_rx.into_iter().flatten() {
+            let mesh = mesh.clone();
+            glommio::spawn_local(async move { mesh.collect_replies(rx).await }).detach();
+        }
+    }
+
+    pub fn id(&self) -> ShardId {
+        self.id
+    }
+
+    async fn serve_requests<H: RequestHandler>(
+        self: Rc<Self>,
+        rx: ConnectedReceiver<Envelope<Request>>,
+        handler: Rc<H>,
+    ) {
+        while let Some(env) = rx.recv().await {
+            let response = handler.handle(env.from, env.body).await;
+            let tx = self.rep_tx[env.from].as_ref().expect("reply channel");
+            if tx.send(Envelope { id: env.id, from: self.id, body: response }).await.is_err() {
+                return; // the peer is gone: shutting down
+            }
+        }
+    }
+
+    async fn collect_replies(self: Rc<Self>, rx: ConnectedReceiver<Envelope<Response>>) {
+        while let Some(env) = rx.recv().await {
+            let mut pending = self.pending.borrow_mut();
+            if let Some(call) = pending.get_mut(&env.id) {
+                call.response = Some(env.body);
+                if let Some(w) = call.waker.take() {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// Sends `request` to shard `to` and waits for its response.
+    pub async fn call(&self, to: ShardId, request: Request) -> Response {
+        debug_assert_ne!(to, self.id, "local work runs inline");
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.pending.borrow_mut().insert(id, PendingCall::default());
+        let tx = self.req_tx[to].as_ref().expect("request channel");
+        if tx.send(Envelope { id, from: self.id, body: request }).await.is_err() {
+            self.pending.borrow_mut().remove(&id);
+            panic!("shard {to} stopped while shard {} was still running", self.id);
+        }
+        WaitReply { mesh: self, id }.await
+    }
+}
+
+struct WaitReply<'a> {
+    mesh: &'a Mesh,
+    id: u64,
+}
+
+impl Future for WaitReply<'_> {
+    type Output = Response;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let mut pending = self.mesh.pending.borrow_mut();
+        let call = pending.get_mut(&self.id).expect("pending call");
+        match call.response.take() {
+            Some(r) => {
+                pending.remove(&self.id);
+                Poll::Ready(r)
+            }
+            None => {
+                call.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for WaitReply<'_> {
+    fn drop(&mut self) {
+        // A caller that gave up (its connection closed) leaves no entry behind.
+        self.mesh.pending.borrow_mut().remove(&self.id);
+    }
+}

@@ -1,0 +1,354 @@
+//! A shard: one glommio executor on one core, owning a hash-partitioned slice of the
+//! keyspace (every logical database's keys that route here), its counters and its
+//! clients. Shards share nothing mutable; they talk through `mesh`.
+
+pub mod keyspace;
+pub mod mesh;
+pub mod ops;
+pub mod routing;
+pub mod stats;
+pub mod value;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::commands::{self, Registry, Run, ShardCtx};
+use crate::config::Config;
+use crate::protocol::ReplyBuf;
+use crate::server::client::ClientRegistry;
+use crate::util::glob::glob_match;
+use keyspace::Keyspace;
+use mesh::{Batch, BatchReply, Mesh, Request, Response};
+use ops::{OpResult, PutMode, ShardOp};
+pub use routing::{shard_of, ShardId};
+use stats::{Counters, DbStats, ShardStats};
+
+/// The few facts every core shares: set once at start, or simple flags and counters that
+/// are read rarely (never on the per-command path).
+pub struct Process {
+    /// Set by SHUTDOWN or a signal; every core polls it.
+    pub shutdown: std::sync::Arc<AtomicBool>,
+    /// Connected clients across all cores, for `maxclients`.
+    pub clients: AtomicUsize,
+    /// Cores that have finished serving their connections during shutdown.
+    pub drained: AtomicUsize,
+    pub started_ms: u64,
+    pub run_id: String,
+    pub config_file: std::path::PathBuf,
+    pub tcp_port: u16,
+}
+
+/// Milliseconds since the Unix epoch.
+#[inline]
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub struct Shard {
+    pub id: ShardId,
+    pub nshards: usize,
+    pub dbs: RefCell<Vec<Keyspace>>,
+    mesh: RefCell<Option<Rc<Mesh>>>,
+    pub counters: Counters,
+    /// This core's copy of the configuration; CONFIG SET updates every core's copy.
+    pub config: RefCell<Config>,
+    pub clients: RefCell<ClientRegistry>,
+    pub process: std::sync::Arc<Process>,
+    pub rng: RefCell<fastrand::Rng>,
+    /// Bumped when the configuration changes, so connections re-read their limits.
+    pub config_epoch: Cell<u64>,
+}
+
+impl Shard {
+    pub fn new(id: ShardId, nshards: usize, config: Config, process: std::sync::Arc<Process>) -> Rc<Shard> {
+        let dbs = (0..config.databases).map(|_| Keyspace::new()).collect();
+        Rc::new(Shard {
+            id,
+            nshards,
+            dbs: RefCell::new(dbs),
+            mesh: RefCell::new(None),
+            counters: Counters::default(),
+            config: RefCell::new(config),
+            clients: RefCell::new(ClientRegistry::default()),
+            process,
+            rng: RefCell::new(fastrand::Rng::new()),
+            config_epoch: Cell::new(0),
+        })
+    }
+
+    /// Joins the mesh; call once at start on the shard's own executor.
+    pub async fn join_mesh(self: &Rc<Self>, ends: mesh::MeshEnds) {
+        Mesh::connect(ends, self.clone(), &self.mesh).await;
+    }
+
+    fn mesh(&self) -> Rc<Mesh> {
+        self.mesh.borrow().clone().expect("mesh joined")
+    }
+
+    /// Runs a batch of shard-local commands, appending each reply to `out` and its end
+    /// offset to `ends`. Used both for forwarded batches and by the local path.
+    pub fn run_batch(&self, batch: &Batch, reply: &mut BatchReply) {
+        let registry = Registry::get();
+        let mut out = ReplyBuf { buf: std::mem::take(&mut reply.out), proto: batch.proto };
+        let mut dbs = self.dbs.borrow_mut();
+        let mut rng = self.rng.borrow_mut();
+        let now = now_ms();
+        for (i, argv) in batch.args.iter().enumerate() {
+            match registry.lookup(argv.get(0)).map(|s| s.run) {
+                Some(Run::Shard(f)) => {
+                    let mut ctx = ShardCtx {
+                        dbs: &mut dbs,
+                        db: batch.dbs[i] as usize,
+                        now_ms: now,
+                        out: &mut out,
+                        rng: &mut rng,
+                    };
+                    commands::run_shard_command(f, &mut ctx, &argv);
+                }
+                // The coordinator only forwards shard commands it has looked up.
+                _ => out.error("ERR internal error: command cannot run on a remote shard"),
+            }
+            reply.ends.push(out.len());
+        }
+        Counters::add(&self.counters.commands, batch.args.len() as u64);
+        reply.out = out.buf;
+    }
+
+    /// Sends a request to another shard and waits for the reply.
+    pub async fn call(&self, to: ShardId, request: Request) -> Response {
+        self.mesh().call(to, request).await
+    }
+
+    /// Runs a typed op on shard `to` (inline when it is this shard).
+    pub async fn op(self: &Rc<Self>, to: ShardId, op: ShardOp) -> OpResult {
+        if to == self.id {
+            return self.run_op(op);
+        }
+        match self.call(to, Request::Op(op)).await {
+            Response::Op(r) => r,
+            Response::Batch(_) => OpResult::Error("ERR internal error: unexpected reply".into()),
+        }
+    }
+
+    /// Runs `make(shard)` on every shard concurrently and returns the results in shard
+    /// order.
+    pub async fn broadcast(self: &Rc<Self>, make: impl Fn(ShardId) -> ShardOp) -> Vec<OpResult> {
+        let futures: Vec<_> = (0..self.nshards).map(|s| self.op(s, make(s))).collect();
+        join_all(futures).await
+    }
+
+    /// Executes an op against this shard's state.
+    pub fn run_op(&self, op: ShardOp) -> OpResult {
+        let now = now_ms();
+        let mut dbs = self.dbs.borrow_mut();
+        match op {
+            ShardOp::DbSize { db } => OpResult::Int(dbs[db].len() as i64),
+            ShardOp::Keys { db, pattern } => {
+                let ks = &dbs[db];
+                let all = crate::util::glob::is_match_all(&pattern);
+                let mut keys = Vec::new();
+                ks.scan(0, usize::MAX, |e| {
+                    let live = e.expire_at().is_none_or(|t| t > now);
+                    if live && (all || glob_match(&pattern, &e.key, false)) {
+                        keys.push(e.key.to_vec());
+                    }
+                });
+                OpResult::Keys(keys)
+            }
+            ShardOp::Scan { db, cursor, count, pattern, kind } => {
+                let ks = &mut dbs[db];
+                let mut keys = Vec::new();
+                let mut expired = Vec::new();
+                let next = ks.scan(cursor, count, |e| {
+                    if e.expire_at().is_some_and(|t| t <= now) {
+                        expired.push(e.key.to_vec());
+                        return;
+                    }
+                    if let Some(p) = &pattern {
+                        if !glob_match(p, &e.key, false) {
+                            return;
+                        }
+                    }
+                    if let Some(k) = &kind {
+                        if !k.eq_ignore_ascii_case(e.value.type_name().as_bytes()) {
+                            return;
+                        }
+                    }
+                    keys.push(e.key.to_vec());
+                });
+                // SCAN deletes the expired keys it meets, as Redis does.
+                for k in expired {
+                    ks.remove(&k);
+                    Counters::add(&self.counters.expired_keys, 1);
+                }
+                OpResult::Scan { next, keys }
+            }
+            ShardOp::RandomKey { db } => {
+                let ks = &mut dbs[db];
+                let mut rng = self.rng.borrow_mut();
+                // Skip over expired keys (deleting them), but give up after a while so a
+                // keyspace full of expired keys cannot stall the core.
+                for _ in 0..100 {
+                    let Some(slot) = ks.random_slot(&mut rng) else { return OpResult::Key(None) };
+                    let e = ks.entry(slot);
+                    if e.expire_at().is_some_and(|t| t <= now) {
+                        ks.remove_slot(slot);
+                        Counters::add(&self.counters.expired_keys, 1);
+                        continue;
+                    }
+                    return OpResult::Key(Some(e.key.to_vec()));
+                }
+                OpResult::Key(None)
+            }
+            ShardOp::FlushDb { db } => {
+                dbs[db].clear();
+                OpResult::Done
+            }
+            ShardOp::FlushAll => {
+                dbs.iter_mut().for_each(Keyspace::clear);
+                OpResult::Done
+            }
+            ShardOp::SwapDb { a, b } => {
+                dbs.swap(a, b);
+                OpResult::Done
+            }
+            ShardOp::Take { db, key } => {
+                let ks = &mut dbs[db];
+                match ks.find_live(&key, now) {
+                    Some(slot) => {
+                        let e = ks.remove_slot(slot);
+                        let exp = e.expire_at();
+                        OpResult::Value(Some((e.value, exp)))
+                    }
+                    None => OpResult::Value(None),
+                }
+            }
+            ShardOp::Peek { db, key } => {
+                let ks = &mut dbs[db];
+                match ks.find_live(&key, now) {
+                    Some(slot) => {
+                        let e = ks.entry(slot);
+                        OpResult::Value(Some((e.value.clone(), e.expire_at())))
+                    }
+                    None => OpResult::Value(None),
+                }
+            }
+            ShardOp::Put { db, key, value, expire_at, mode } => {
+                let ks = &mut dbs[db];
+                if mode == PutMode::IfAbsent && ks.find_live(&key, now).is_some() {
+                    return OpResult::Bool(false);
+                }
+                ks.insert(&key, value, expire_at, now);
+                OpResult::Bool(true)
+            }
+            ShardOp::Exists { db, key } => OpResult::Bool(dbs[db].find_live(&key, now).is_some()),
+            ShardOp::Stats => OpResult::Stats(Box::new(self.stats_locked(&dbs))),
+            ShardOp::ClientList => OpResult::Clients(self.clients.borrow().list_lines(now)),
+            ShardOp::ConfigSet { name, value } => {
+                drop(dbs);
+                match self.config.borrow_mut().config_set(&name, &value) {
+                    Ok(()) => {
+                        self.config_epoch.set(self.config_epoch.get() + 1);
+                        OpResult::Done
+                    }
+                    Err(e) => OpResult::Error(e),
+                }
+            }
+        }
+    }
+
+    fn stats_locked(&self, dbs: &[Keyspace]) -> ShardStats {
+        let c = &self.counters;
+        ShardStats {
+            id: self.id,
+            dbs: dbs.iter().map(|k| DbStats { keys: k.len(), expires: k.expires() }).collect(),
+            used_memory: dbs.iter().map(Keyspace::memory).sum(),
+            commands: c.commands.get(),
+            connected_clients: self.clients.borrow().len(),
+            connections_received: c.connections_received.get(),
+            rejected_connections: c.rejected_connections.get(),
+            net_input_bytes: c.net_input_bytes.get(),
+            net_output_bytes: c.net_output_bytes.get(),
+            expired_keys: c.expired_keys.get() + dbs.iter().map(|k| k.expired_count()).sum::<u64>(),
+            keyspace_hits: c.keyspace_hits.get() + dbs.iter().map(|k| k.hits()).sum::<u64>(),
+            keyspace_misses: c.keyspace_misses.get() + dbs.iter().map(|k| k.misses()).sum::<u64>(),
+            forwarded_batches: c.forwarded_batches.get(),
+            served_batches: c.served_batches.get(),
+        }
+    }
+
+    /// The active expiry cycle: Redis's algorithm, per shard. Every 100 ms, sample 20 keys
+    /// with a TTL in each database and delete the expired ones; repeat while more than a
+    /// quarter of a sample had expired, within a time budget, so that keys nobody reads
+    /// still go away without the cycle ever stalling the core.
+    pub async fn active_expire_loop(self: Rc<Self>) {
+        const SAMPLE: usize = 20;
+        const BUDGET: Duration = Duration::from_millis(5);
+        loop {
+            glommio::timer::sleep(Duration::from_millis(100)).await;
+            if self.process.shutdown.load(Ordering::Relaxed) {
+                return;
+            }
+            let start = std::time::Instant::now();
+            let now = now_ms();
+            let mut dbs = self.dbs.borrow_mut();
+            let mut rng = self.rng.borrow_mut();
+            for ks in dbs.iter_mut() {
+                loop {
+                    let (sampled, expired) = ks.expire_sample(now, SAMPLE, &mut rng);
+                    if sampled == 0 || expired * 4 <= sampled || start.elapsed() > BUDGET {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl mesh::RequestHandler for Shard {
+    async fn handle(self: &Rc<Self>, _from: ShardId, request: Request) -> Response {
+        match request {
+            Request::Batch(batch) => {
+                Counters::add(&self.counters.served_batches, 1);
+                let mut reply = BatchReply {
+                    out: Vec::with_capacity(batch.args.len() * 16),
+                    ends: Vec::with_capacity(batch.args.len()),
+                };
+                self.run_batch(&batch, &mut reply);
+                Response::Batch(reply)
+            }
+            Request::Op(op) => Response::Op(self.run_op(op)),
+        }
+    }
+}
+
+/// Awaits every future, returning their outputs in order. The futures run concurrently
+/// on this core (they mostly wait on other shards).
+pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(|f| Box::pin(f)).collect();
+    let mut outputs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+    let mut handles: Vec<Option<_>> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (h, o) in handles.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(fut) = h {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *o = Some(v);
+                        *h = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("completed")).collect()
+}

@@ -1,0 +1,57 @@
+//! Per-shard counters and the snapshot of them INFO gathers from every shard.
+
+use std::cell::Cell;
+
+/// Counters a shard bumps as it works. Plain `Cell`s: only this core touches them.
+#[derive(Default)]
+pub struct Counters {
+    pub commands: Cell<u64>,
+    pub connections_received: Cell<u64>,
+    pub rejected_connections: Cell<u64>,
+    pub net_input_bytes: Cell<u64>,
+    pub net_output_bytes: Cell<u64>,
+    pub expired_keys: Cell<u64>,
+    pub keyspace_hits: Cell<u64>,
+    pub keyspace_misses: Cell<u64>,
+    pub forwarded_batches: Cell<u64>,
+    pub served_batches: Cell<u64>,
+}
+
+impl Counters {
+    #[inline]
+    pub fn add(c: &Cell<u64>, n: u64) {
+        c.set(c.get() + n);
+    }
+}
+
+/// Keys of one logical database on one shard.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DbStats {
+    pub keys: usize,
+    pub expires: usize,
+}
+
+/// What one shard reports to INFO.
+#[derive(Debug, Clone, Default)]
+pub struct ShardStats {
+    pub id: usize,
+    pub dbs: Vec<DbStats>,
+    pub used_memory: usize,
+    pub commands: u64,
+    pub connected_clients: usize,
+    pub connections_received: u64,
+    pub rejected_connections: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub forwarded_batches: u64,
+    pub served_batches: u64,
+}
+
+impl ShardStats {
+    pub fn keys(&self) -> usize {
+        self.dbs.iter().map(|d| d.keys).sum()
+    }
+}
