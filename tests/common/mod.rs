@@ -1,0 +1,231 @@
+//! Test harness: starts the real `memflux` binary on a free port with a temporary data
+//! directory, and stops it when dropped. Every integration test file includes this module.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    pub shards: usize,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Starts a server with two shards (the case where routing matters).
+    pub fn start() -> Server {
+        Server::start_with(2, &[])
+    }
+
+    /// Starts a server with `shards` shards and extra command-line flags.
+    pub fn start_with(shards: usize, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, shards, extra)
+    }
+
+    /// Starts a server whose working directory (and config.json) is `dir`.
+    pub fn start_in(dir: tempfile::TempDir, shards: usize, extra: &[&str]) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_memflux"))
+                .current_dir(dir.path())
+                .args(["--port", &port.to_string(), "--shards", &shards.to_string(), "--log_level", "warn"])
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn memflux");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Some(status) = child.try_wait().unwrap() {
+                    // Lost the race for the port to another test: try another one.
+                    eprintln!("memflux exited at start with {status}; retrying");
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    let server = Server { port, dir, child: Some(child), shards };
+                    server.wait_all_shards();
+                    return server;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("memflux did not start");
+    }
+
+    /// Every shard binds the port separately; wait until each has a listener, which INFO
+    /// cannot tell, so connect a few times until both cores have accepted one.
+    fn wait_all_shards(&self) {
+        let mut con = self.con();
+        let _: () = redis::cmd("PING").query(&mut con).unwrap();
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.url()).unwrap()
+    }
+
+    /// A new connection (in database 0).
+    pub fn con(&self) -> redis::Connection {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.client().get_connection() {
+                Ok(c) => return c,
+                Err(e) if Instant::now() > deadline => panic!("cannot connect: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
+    /// A raw TCP connection for protocol-level tests.
+    pub fn raw(&self) -> RawCon {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        RawCon { s }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("shards")
+    }
+
+    pub fn workdir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Sends SIGKILL and waits.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        unsafe_kill(c.id(), 15);
+        wait_timeout(&mut c, Duration::from_secs(15))
+    }
+
+    /// Waits for the process to exit by itself (after SHUTDOWN).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        wait_timeout(&mut c, Duration::from_secs(15))
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => c.try_wait().unwrap().is_none(),
+            None => false,
+        }
+    }
+
+    /// Takes the data directory away so that the server can be restarted on it.
+    pub fn restart(mut self) -> Server {
+        self.terminate();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Server::start_in(dir, self.shards, &[])
+    }
+}
+
+fn wait_timeout(c: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = c.kill();
+            panic!("memflux did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn unsafe_kill(pid: u32, sig: i32) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A raw socket speaking bytes.
+pub struct RawCon {
+    pub s: TcpStream,
+}
+
+impl RawCon {
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).unwrap();
+    }
+
+    /// Reads until `n` bytes have arrived (or the peer closes).
+    pub fn read_n(&mut self, n: usize) -> Vec<u8> {
+        let mut out = vec![0; n];
+        let mut got = 0;
+        while got < n {
+            match self.s.read(&mut out[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+        out.truncate(got);
+        out
+    }
+
+    /// Reads exactly the bytes of `expected` and returns them as a string.
+    pub fn expect(&mut self, expected: &str) {
+        let got = self.read_n(expected.len());
+        assert_eq!(String::from_utf8_lossy(&got), expected);
+    }
+
+    /// Reads one line (through CRLF).
+    pub fn line(&mut self) -> String {
+        let mut out = Vec::new();
+        let mut b = [0u8; 1];
+        while !out.ends_with(b"\r\n") {
+            match self.s.read(&mut b) {
+                Ok(0) => break,
+                Ok(_) => out.push(b[0]),
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// True when the server closed the connection (EOF on the next read).
+    pub fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.s.read(&mut b), Ok(0) | Err(_))
+    }
+}
+
+/// Keys that hash to shard `shard` of `n` (for tests that need keys on each shard).
+pub fn keys_on_shard(shard: usize, n: usize, count: usize, prefix: &str) -> Vec<String> {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .filter(|k| memflux::shard::routing::shard_of(k.as_bytes(), n) == shard)
+        .take(count)
+        .collect()
+}
