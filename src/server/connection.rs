@@ -19,7 +19,7 @@ use super::ShutdownSignal;
 use crate::commands::{self, CmdError, Cross, Registry, Run, ShardCtx};
 use crate::protocol::parser::{Parsed, ParserLimits, ProtocolError, RequestParser};
 use crate::protocol::{Argv, PackedArgs, Protocol, ReplyBuf};
-use crate::shard::mesh::{Batch, Request, Response};
+use crate::shard::mesh::Batch;
 use crate::shard::stats::Counters;
 use crate::shard::{now_ms, shard_of, Shard, ShardId};
 
@@ -97,16 +97,13 @@ impl Pipeline {
             .enumerate()
             .filter_map(|(s, b)| b.take().map(|b| (s, b)))
             .map(|(s, b)| {
-                Counters::add(&shard.counters.forwarded_batches, 1);
                 let shard = shard.clone();
-                async move { (s, shard.call(s, Request::Batch(b)).await) }
+                async move { (s, shard.call_batch(s, b).await) }
             })
             .collect();
         let mut replies: Vec<Option<_>> = (0..self.batches.len()).map(|_| None).collect();
         for (s, r) in crate::shard::join_all(calls).await {
-            if let Response::Batch(b) = r {
-                replies[s] = Some(b);
-            }
+            replies[s] = Some(r);
         }
         let mut held_pos = 0;
         for p in self.pieces.drain(..) {

@@ -8,7 +8,7 @@
 use crate::commands::{CmdError, CmdResult, CommandSpec, Cross};
 use crate::protocol::{reply_reader, Argv, PackedArgs, ReplyBuf};
 use crate::server::client::Client;
-use crate::shard::mesh::{Batch, BatchReply, Request, Response};
+use crate::shard::mesh::{Batch, BatchReply};
 use crate::shard::{join_all, shard_of, ShardId};
 
 /// Splits `argv` by the shard of each key and combines the parts' replies per `how`.
@@ -46,12 +46,13 @@ pub async fn split_by_shard(
             let shard = shard.clone();
             let batch = Batch { proto: out.proto, dbs: vec![client.db as u32], args };
             async move {
-                let mut reply = BatchReply::default();
-                if s == shard.id {
+                let reply = if s == shard.id {
+                    let mut reply = BatchReply::default();
                     shard.run_batch(&batch, &mut reply);
-                } else if let Response::Batch(r) = shard.call(s, Request::Batch(batch)).await {
-                    reply = r;
-                }
+                    reply
+                } else {
+                    shard.call_batch(s, batch).await
+                };
                 (s, reply)
             }
         })

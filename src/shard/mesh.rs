@@ -51,13 +51,14 @@ impl BatchReply {
 
 #[derive(Debug)]
 pub enum Request {
-    Batch(Batch),
+    /// Batches of many connections, gathered during one scheduling round (see `Outbox`).
+    Batches(Vec<Batch>),
     Op(ShardOp),
 }
 
 #[derive(Debug)]
 pub enum Response {
-    Batch(BatchReply),
+    Batches(Vec<BatchReply>),
     Op(OpResult),
 }
 
@@ -132,6 +133,46 @@ pub trait RequestHandler: 'static {
     fn handle(self: &Rc<Self>, from: ShardId, request: Request) -> impl Future<Output = Response>;
 }
 
+/// A single-value, same-core channel: one task fills it, another awaits it.
+struct Oneshot<T> {
+    value: RefCell<Option<T>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl<T> Oneshot<T> {
+    fn new() -> Rc<Self> {
+        Rc::new(Oneshot { value: RefCell::new(None), waker: RefCell::new(None) })
+    }
+    fn fill(&self, v: T) {
+        *self.value.borrow_mut() = Some(v);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+    async fn wait(&self) -> T {
+        std::future::poll_fn(|cx| match self.value.borrow_mut().take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                *self.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// Batches waiting to leave for one shard.
+///
+/// Every connection that has commands for a remote shard drops its batch here; the first
+/// one schedules a flush task, which glommio runs after the tasks already runnable, so
+/// the batches of every connection served in this round leave together as one message
+/// and come back as one reply. Under load this turns one cross-core message (and possibly
+/// one wake-up of the other core) per connection into one per round.
+#[derive(Default)]
+struct Outbox {
+    queued: RefCell<Vec<(Batch, Rc<Oneshot<BatchReply>>)>>,
+}
+
 #[derive(Default)]
 struct PendingCall {
     response: Option<Response>,
@@ -145,12 +186,14 @@ pub struct Mesh {
     rep_tx: Vec<Option<ConnectedSender<Envelope<Response>>>>,
     pending: RefCell<HashMap<u64, PendingCall>>,
     next_id: Cell<u64>,
+    outboxes: Vec<Outbox>,
 }
 
 impl Mesh {
     /// Connects this shard's channel ends and starts the drainer tasks. `handler` serves
     /// requests that arrive from other shards.
     pub async fn connect<H: RequestHandler>(ends: MeshEnds, handler: Rc<H>, mesh_slot: &RefCell<Option<Rc<Mesh>>>) {
+        let n = ends.req_tx.len();
         // A sender's connect waits for its receiver's and vice versa, so every end is
         // connected concurrently: connecting them one by one would deadlock two shards
         // each waiting on the end the other has not reached yet.
@@ -162,8 +205,14 @@ impl Mesh {
         let rep_tx = crate::shard::join_all(rep_tx).await;
         let req_rx = crate::shard::join_all(req_rx).await;
         let rep_rx = crate::shard::join_all(rep_rx).await;
-        let mesh =
-            Rc::new(Mesh { id: ends.id, req_tx, rep_tx, pending: RefCell::new(HashMap::new()), next_id: Cell::new(1) });
+        let mesh = Rc::new(Mesh {
+            id: ends.id,
+            req_tx,
+            rep_tx,
+            pending: RefCell::new(HashMap::new()),
+            next_id: Cell::new(1),
+            outboxes: (0..n).map(|_| Outbox::default()).collect(),
+        });
         *mesh_slot.borrow_mut() = Some(mesh.clone());
         for rx in req_rx.into_iter().flatten() {
             let handler = handler.clone();
@@ -203,6 +252,36 @@ impl Mesh {
                     w.wake();
                 }
             }
+        }
+    }
+
+    /// Runs a batch of shard-local commands on shard `to`, travelling together with the
+    /// other batches for `to` queued in this scheduling round.
+    pub async fn call_batch(self: &Rc<Self>, to: ShardId, batch: Batch) -> BatchReply {
+        let slot = Oneshot::new();
+        let outbox = &self.outboxes[to];
+        let first = {
+            let mut q = outbox.queued.borrow_mut();
+            q.push((batch, slot.clone()));
+            q.len() == 1
+        };
+        if first {
+            let mesh = self.clone();
+            glommio::spawn_local(async move { mesh.flush_outbox(to).await }).detach();
+        }
+        slot.wait().await
+    }
+
+    async fn flush_outbox(self: Rc<Self>, to: ShardId) {
+        let queued = std::mem::take(&mut *self.outboxes[to].queued.borrow_mut());
+        let (batches, slots): (Vec<_>, Vec<_>) = queued.into_iter().unzip();
+        match self.call(to, Request::Batches(batches)).await {
+            Response::Batches(replies) => {
+                for (slot, reply) in slots.iter().zip(replies) {
+                    slot.fill(reply);
+                }
+            }
+            Response::Op(_) => unreachable!("batches are answered with batches"),
         }
     }
 

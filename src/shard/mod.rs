@@ -116,6 +116,12 @@ impl Shard {
         reply.out = out.buf;
     }
 
+    /// Runs a batch of shard-local commands on another shard.
+    pub async fn call_batch(&self, to: ShardId, batch: Batch) -> BatchReply {
+        Counters::add(&self.counters.forwarded_batches, 1);
+        self.mesh().call_batch(to, batch).await
+    }
+
     /// Sends a request to another shard and waits for the reply.
     pub async fn call(&self, to: ShardId, request: Request) -> Response {
         self.mesh().call(to, request).await
@@ -128,7 +134,7 @@ impl Shard {
         }
         match self.call(to, Request::Op(op)).await {
             Response::Op(r) => r,
-            Response::Batch(_) => OpResult::Error("ERR internal error: unexpected reply".into()),
+            Response::Batches(_) => OpResult::Error("ERR internal error: unexpected reply".into()),
         }
     }
 
@@ -310,14 +316,20 @@ impl Shard {
 impl mesh::RequestHandler for Shard {
     async fn handle(self: &Rc<Self>, _from: ShardId, request: Request) -> Response {
         match request {
-            Request::Batch(batch) => {
-                Counters::add(&self.counters.served_batches, 1);
-                let mut reply = BatchReply {
-                    out: Vec::with_capacity(batch.args.len() * 16),
-                    ends: Vec::with_capacity(batch.args.len()),
-                };
-                self.run_batch(&batch, &mut reply);
-                Response::Batch(reply)
+            Request::Batches(batches) => {
+                Counters::add(&self.counters.served_batches, batches.len() as u64);
+                let replies = batches
+                    .iter()
+                    .map(|batch| {
+                        let mut reply = BatchReply {
+                            out: Vec::with_capacity(batch.args.len() * 16),
+                            ends: Vec::with_capacity(batch.args.len()),
+                        };
+                        self.run_batch(batch, &mut reply);
+                        reply
+                    })
+                    .collect();
+                Response::Batches(replies)
             }
             Request::Op(op) => Response::Op(self.run_op(op)),
         }
