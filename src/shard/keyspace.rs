@@ -161,6 +161,20 @@ impl Keyspace {
         r
     }
 
+    /// A read that must not count as an access (EXISTS, TYPE, TTL, OBJECT: Redis's
+    /// `LOOKUP_NOTOUCH`), so OBJECT IDLETIME/FREQ stay truthful, but that still counts a
+    /// keyspace hit or miss.
+    #[inline]
+    pub fn find_read(&mut self, key: &[u8], now_ms: u64) -> Option<Slot> {
+        let r = self.find_live(key, now_ms);
+        if r.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        r
+    }
+
     /// Looks up a live key and returns its entry.
     #[inline]
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
@@ -444,6 +458,20 @@ mod tests {
         for i in 0..500 {
             assert_eq!(seen.get(format!("stable{i}").as_bytes()), Some(&1), "stable{i}");
         }
+    }
+
+    #[test]
+    fn find_read_counts_without_touching() {
+        let mut ks = Keyspace::new();
+        ks.insert(b"k", s("v"), Some(5000), 1000);
+        let slot = ks.find(b"k").unwrap();
+        let (lfu, last) = (ks.entry(slot).lfu, ks.entry(slot).last_access);
+        assert!(ks.find_read(b"k", 4000).is_some());
+        assert!(ks.find_read(b"nope", 4000).is_none());
+        assert_eq!((ks.hits(), ks.misses()), (1, 1));
+        assert_eq!((ks.entry(slot).lfu, ks.entry(slot).last_access), (lfu, last));
+        assert!(ks.find_read(b"k", 5000).is_none(), "expired keys are misses");
+        assert_eq!((ks.len(), ks.misses(), ks.expired_count()), (0, 2, 1));
     }
 
     #[test]
