@@ -15,7 +15,6 @@ pub fn int_arg(arg: &[u8]) -> Result<i64, CmdError> {
     numbers::parse_i64(arg).ok_or(CmdError::NotInteger)
 }
 
-#[allow(dead_code)] // used by INCRBYFLOAT
 /// A float argument, or Redis's "not a valid float" error.
 pub fn float_arg(arg: &[u8]) -> Result<f64, CmdError> {
     numbers::parse_f64(arg).ok_or(CmdError::NotFloat)
