@@ -1,4 +1,4 @@
-//! Connection commands: PING, ECHO, HELLO, QUIT, SELECT, RESET, CLIENT.
+//! Connection commands: PING, ECHO, AUTH, HELLO, QUIT, SELECT, RESET, CLIENT.
 
 use super::util::{db_arg, help_reply, int_arg, is, subcommand_arity, unknown_subcommand};
 use super::{flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run};
@@ -6,13 +6,16 @@ use crate::protocol::{Argv, Protocol, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::now_ms;
 use crate::shard::ops::{OpResult, ShardOp};
+use crate::util::numbers;
 
 /// # Format
 /// `PING [message]`
 fn ping(_c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
+    // The table's arity (-1) lets any count through; Redis accepts at most one message.
     match argv.len() {
         1 => out.simple(b"PONG"),
-        _ => out.bulk(argv.get(1)),
+        2 => out.bulk(argv.get(1)),
+        _ => return Err(CmdError::wrong_arity("ping")),
     }
     Ok(())
 }
@@ -35,6 +38,16 @@ fn quit(c: &mut Client, _argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
 /// # Format
 /// `SELECT index`
 fn select(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
+    // Redis reads the index as a C int: a 64-bit value outside it gets its own message
+    // before the database range is checked.
+    let n = int_arg(argv.get(1))?;
+    if i32::try_from(n).is_err() {
+        return Err(CmdError::msg(format!(
+            "ERR value is out of range, value must between {} and {}",
+            i32::MIN,
+            i32::MAX
+        )));
+    }
     let databases = c.shard.config.borrow().databases;
     c.db = db_arg(argv.get(1), databases)?;
     c.info.borrow_mut().db = c.db;
@@ -63,6 +76,35 @@ fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))
 }
 
+/// No users or passwords are configured: every connection is the `default` user, which,
+/// as in Redis without `requirepass`, accepts any password. Other user names do not exist.
+fn check_credentials(user: &[u8]) -> bool {
+    user == b"default"
+}
+
+fn wrong_pass() -> CmdError {
+    CmdError::msg("WRONGPASS invalid username-password pair or user is disabled.")
+}
+
+/// # Format
+/// `AUTH [username] password`
+fn auth(_c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
+    match argv.len() {
+        // The one-argument form authenticates the default user by password, which only
+        // makes sense when it has one; Redis says so rather than accept it.
+        2 => Err(CmdError::msg(
+            "ERR AUTH <password> called without any password configured for the default user. \
+             Are you sure your configuration is correct?",
+        )),
+        3 if check_credentials(argv.get(1)) => {
+            out.ok();
+            Ok(())
+        }
+        3 => Err(wrong_pass()),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
 /// # Format
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
 fn hello(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
@@ -79,18 +121,20 @@ fn hello(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
         i = 2;
     }
     let mut name = None;
+    let mut auth_ok = true;
     while i < argv.len() {
         let more = argv.len() - i - 1;
         if is(argv.get(i), "AUTH") && more >= 2 {
-            // No users or passwords are configured: every client is the default user,
-            // which, as in Redis without requirepass, accepts any password.
+            auth_ok = check_credentials(argv.get(i + 1));
             i += 3;
         } else if is(argv.get(i), "SETNAME") && more >= 1 {
+            // Checked as it is read, so a bad name fails before the credentials are looked
+            // at, as in Redis; the last valid one counts.
             let n = argv.get(i + 1);
             if !valid_name(n) {
                 return Err(CmdError::msg("ERR Client names cannot contain spaces, newlines or special characters."));
             }
-            name = Some(n.to_vec());
+            name = Some(n);
             i += 2;
         } else {
             return Err(CmdError::msg(format!(
@@ -99,12 +143,16 @@ fn hello(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
             )));
         }
     }
+    // Every option parsed, then the credentials; nothing changes before both pass.
+    if !auth_ok {
+        return Err(wrong_pass());
+    }
     c.proto = proto;
     {
         let mut info = c.info.borrow_mut();
         info.resp = proto as u8;
         if let Some(n) = name {
-            info.name = n;
+            info.name = n.to_vec();
         }
     }
     out.proto = proto;
@@ -134,28 +182,89 @@ const CLIENT_HELP: &[&str] = &[
     "    Return the ID of the current connection.",
     "INFO",
     "    Return information about the current client connection.",
-    "LIST [TYPE <normal|master|replica|pubsub>] [ID <id> [<id> ...]]",
-    "    Return information about client connections.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "    * ID <client-id> [<client-id> ...]",
+    "      Return clients of specified IDs only.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect the current client connection from eviction in the case of OOM, when",
+    "    the memory limit is reached. MemFlux never evicts, so this only records the choice.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
     "    * LIB-VER: the client lib version.",
-    "SETNAME <name>",
-    "    Assign the name <name> to the current connection.",
+    "SETNAME <connection-name>",
+    "    Assign the name <connection-name> to the current connection.",
     "HELP",
     "    Print this help.",
 ];
 
+/// Which connections `CLIENT LIST` reports.
+enum ListFilter {
+    All,
+    /// A client type no MemFlux connection has (master, replica, pubsub).
+    Nothing,
+    /// These ids, in this order (repeats repeat, as in Redis).
+    Ids(Vec<i64>),
+}
+
+/// Parses the options of `CLIENT LIST`: nothing, `TYPE type`, or `ID id [id ...]`.
+fn client_list_filter(args: &OwnedArgs) -> Result<ListFilter, CmdError> {
+    if args.len() == 2 {
+        return Ok(ListFilter::All);
+    }
+    if args.len() == 4 && is(&args[2], "TYPE") {
+        let t = args[3].to_ascii_lowercase();
+        return match t.as_slice() {
+            b"normal" => Ok(ListFilter::All),
+            b"master" | b"replica" | b"slave" | b"pubsub" => Ok(ListFilter::Nothing),
+            _ => Err(CmdError::msg(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&args[3])))),
+        };
+    }
+    if args.len() > 3 && is(&args[2], "ID") {
+        let ids = args[3..]
+            .iter()
+            .map(|a| numbers::parse_i64(a).ok_or_else(|| CmdError::msg("ERR Invalid client ID")))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(ListFilter::Ids(ids));
+    }
+    Err(CmdError::Syntax)
+}
+
+/// The id a `CLIENT LIST` line starts with (`id=12 addr=...`).
+fn line_id(line: &str) -> Option<i64> {
+    line.strip_prefix("id=")?.split(' ').next()?.parse().ok()
+}
+
 /// # Format
-/// `CLIENT ID | GETNAME | SETNAME name | INFO | LIST [TYPE type] [ID id ...] |
-///  SETINFO LIB-NAME|LIB-VER value | HELP`
+/// `CLIENT ID | GETNAME | SETNAME name | INFO | LIST [TYPE type | ID id [id ...]] |
+///  SETINFO LIB-NAME|LIB-VER value | NO-EVICT ON|OFF | HELP`
 fn client<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let sub = args[1].to_ascii_lowercase();
-        let arity_err = || subcommand_arity("client", &args[1]);
+        // Each subcommand's exact argument count (negative: at least), as Redis declares it.
+        let (arity, full_name): (i32, &'static str) = match sub.as_slice() {
+            b"id" => (2, "client|id"),
+            b"getname" => (2, "client|getname"),
+            b"setname" => (3, "client|setname"),
+            b"setinfo" => (4, "client|setinfo"),
+            b"info" => (2, "client|info"),
+            b"list" => (-2, "client|list"),
+            b"no-evict" => (3, "client|no-evict"),
+            b"help" => (2, "client|help"),
+            _ => return Err(unknown_subcommand(&args[1], "client")),
+        };
+        let n = args.len() as i32;
+        if (arity >= 0 && n != arity) || n < -arity {
+            return Err(subcommand_arity("client", &args[1]));
+        }
+        // CLIENT LIST and CLIENT INFO report the subcommand, as Redis does (`client|list`).
+        c.info.borrow_mut().last_cmd = full_name;
         match sub.as_slice() {
-            b"id" if args.len() == 2 => out.int(c.id as i64),
-            b"getname" if args.len() == 2 => {
+            b"id" => out.int(c.id as i64),
+            b"getname" => {
                 let info = c.info.borrow();
                 if info.name.is_empty() {
                     out.null();
@@ -163,92 +272,83 @@ fn client<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> Loca
                     out.bulk(&info.name);
                 }
             }
-            b"setname" if args.len() == 3 => {
+            b"setname" => {
                 if !valid_name(&args[2]) {
                     return Err(CmdError::msg(
                         "ERR Client names cannot contain spaces, newlines or special characters.",
                     ));
                 }
+                // An empty name clears it.
                 c.info.borrow_mut().name = args[2].clone();
                 out.ok();
             }
-            b"setinfo" if args.len() == 4 => {
-                let value = &args[3];
-                if !valid_name(value) && !value.is_empty() {
-                    return Err(CmdError::msg(format!(
-                        "ERR {} cannot contain spaces, newlines or special characters.",
-                        String::from_utf8_lossy(&args[2]).to_ascii_uppercase()
-                    )));
-                }
-                let mut info = c.info.borrow_mut();
-                if is(&args[2], "LIB-NAME") {
-                    info.lib_name = value.clone();
-                } else if is(&args[2], "LIB-VER") {
-                    info.lib_ver = value.clone();
-                } else {
+            b"setinfo" => {
+                // The option is checked before the value, and errors name it as sent.
+                let lib_name = is(&args[2], "LIB-NAME");
+                if !lib_name && !is(&args[2], "LIB-VER") {
                     return Err(CmdError::msg(format!(
                         "ERR Unrecognized option '{}'",
                         String::from_utf8_lossy(&args[2])
                     )));
                 }
+                if !valid_name(&args[3]) {
+                    return Err(CmdError::msg(format!(
+                        "ERR {} cannot contain spaces, newlines or special characters.",
+                        String::from_utf8_lossy(&args[2])
+                    )));
+                }
+                let mut info = c.info.borrow_mut();
+                if lib_name {
+                    info.lib_name = args[3].clone();
+                } else {
+                    info.lib_ver = args[3].clone();
+                }
                 out.ok();
             }
-            b"info" if args.len() == 2 => {
+            b"info" => {
                 let line = c.info.borrow().line(now_ms()) + "\n";
                 out.verbatim(b"txt", line.as_bytes());
             }
             b"list" => {
-                let mut ids: Option<Vec<u64>> = None;
-                let mut i = 2;
-                while i < args.len() {
-                    if is(&args[i], "TYPE") && i + 1 < args.len() {
-                        let t = args[i + 1].to_ascii_lowercase();
-                        match t.as_slice() {
-                            b"normal" => {}
-                            b"master" | b"replica" | b"slave" | b"pubsub" => ids = Some(Vec::new()),
-                            _ => {
-                                return Err(CmdError::msg(format!(
-                                    "ERR Unknown client type '{}'",
-                                    String::from_utf8_lossy(&args[i + 1])
-                                )))
-                            }
-                        }
-                        i += 2;
-                    } else if is(&args[i], "ID") && i + 1 < args.len() {
-                        let mut v = ids.take().unwrap_or_default();
-                        i += 1;
-                        while i < args.len() {
-                            match int_arg(&args[i]) {
-                                Ok(id) if id > 0 => v.push(id as u64),
-                                _ => return Err(CmdError::msg("ERR Invalid client ID")),
-                            }
-                            i += 1;
-                        }
-                        ids = Some(v);
-                    } else {
-                        return Err(CmdError::Syntax);
+                let filter = client_list_filter(&args)?;
+                if matches!(filter, ListFilter::Nothing) {
+                    out.verbatim(b"txt", b"");
+                    return Ok(());
+                }
+                // Every core lists its own connections.
+                let mut lines = Vec::new();
+                for r in c.shard.broadcast(|_| ShardOp::ClientList).await {
+                    if let OpResult::Clients(l) = r {
+                        lines.extend(l);
                     }
                 }
                 let mut text = String::new();
-                for r in c.shard.broadcast(|_| ShardOp::ClientList).await {
-                    if let OpResult::Clients(lines) = r {
-                        for l in lines {
-                            let keep = match &ids {
-                                None => true,
-                                Some(ids) => ids.iter().any(|id| l.starts_with(&format!("id={id} "))),
-                            };
-                            if keep {
-                                text.push_str(&l);
-                                text.push('\n');
+                let mut push = |l: &str| {
+                    text.push_str(l);
+                    text.push('\n');
+                };
+                match filter {
+                    ListFilter::Ids(ids) => {
+                        for id in ids {
+                            if let Some(l) = lines.iter().find(|l| line_id(l) == Some(id)) {
+                                push(l);
                             }
                         }
+                    }
+                    _ => {
+                        lines.sort_by_key(|l| line_id(l));
+                        lines.iter().for_each(|l| push(l));
                     }
                 }
                 out.verbatim(b"txt", text.as_bytes());
             }
-            b"help" if args.len() == 2 => help_reply(out, CLIENT_HELP),
-            b"id" | b"getname" | b"setname" | b"setinfo" | b"info" | b"help" => return Err(arity_err()),
-            _ => return Err(unknown_subcommand(&args[1], "client")),
+            b"no-evict" => {
+                if !is(&args[2], "ON") && !is(&args[2], "OFF") {
+                    return Err(CmdError::Syntax);
+                }
+                out.ok();
+            }
+            _ => help_reply(out, CLIENT_HELP),
         }
         Ok(())
     })
@@ -258,12 +358,13 @@ fn client<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> Loca
 pub fn commands() -> Vec<CommandSpec> {
     let none = (0, 0, 0);
     vec![
-        spec("ping", -1, FAST | STALE, none, "connection", "1.0.0", "Returns the server's liveliness response.", "O(1)", Run::Conn(ping), Cross::No),
-        spec("echo", 2, FAST | LOADING | STALE, none, "connection", "1.0.0", "Returns the given string.", "O(1)", Run::Conn(echo), Cross::No),
-        spec("quit", -1, FAST | NO_AUTH | LOADING | STALE, none, "connection", "1.0.0", "Closes the connection.", "O(1)", Run::Conn(quit), Cross::No),
-        spec("select", 2, FAST | LOADING | STALE, none, "connection", "1.0.0", "Changes the selected database.", "O(1)", Run::Conn(select), Cross::No),
-        spec("reset", 1, FAST | NO_AUTH | LOADING | STALE, none, "connection", "6.2.0", "Resets the connection.", "O(1)", Run::Conn(reset), Cross::No),
-        spec("hello", -1, FAST | NO_AUTH | LOADING | STALE, none, "connection", "6.0.0", "Handshakes with the Redis server.", "O(1)", Run::Conn(hello), Cross::No),
-        spec("client", -2, LOADING | STALE, none, "connection", "2.4.0", "A container for client connection commands.", "Depends on subcommand.", Run::Coord(client), Cross::No),
+        spec("ping", -1, FAST, none, "connection", "1.0.0", "Returns the server's liveliness response.", "O(1)", Run::Conn(ping), Cross::No),
+        spec("echo", 2, LOADING | STALE | FAST, none, "connection", "1.0.0", "Returns the given string.", "O(1)", Run::Conn(echo), Cross::No),
+        spec("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, none, "connection", "1.0.0", "Closes the connection.", "O(1)", Run::Conn(quit), Cross::No),
+        spec("select", 2, LOADING | STALE | FAST, none, "connection", "1.0.0", "Changes the selected database.", "O(1)", Run::Conn(select), Cross::No),
+        spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, none, "connection", "6.2.0", "Resets the connection.", "O(1)", Run::Conn(reset), Cross::No),
+        spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, none, "connection", "1.0.0", "Authenticates the connection.", "O(N) where N is the number of passwords defined for the user", Run::Conn(auth), Cross::No),
+        spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, none, "connection", "6.0.0", "Handshakes with the Redis server.", "O(1)", Run::Conn(hello), Cross::No),
+        spec("client", -2, 0, none, "connection", "2.4.0", "A container for client connection commands.", "Depends on subcommand.", Run::Coord(client), Cross::No),
     ]
 }

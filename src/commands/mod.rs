@@ -259,20 +259,27 @@ impl Registry {
     }
 }
 
-/// The error for an unknown command, worded as Redis words it.
+/// The error for an unknown command, worded as Redis words it: the name cut at 128 bytes,
+/// then the arguments quoted one by one while their text stays under 128 bytes, the last
+/// one cut to fit.
 pub fn unknown_command(argv: &Argv<'_>) -> CmdError {
-    let mut msg = String::from("ERR unknown command '");
-    msg.push_str(&String::from_utf8_lossy(&argv.get(0)[..argv.get(0).len().min(128)]));
-    msg.push_str("', with args beginning with: ");
+    const BUDGET: usize = 128;
+    let name = argv.get(0);
+    let mut args: Vec<u8> = Vec::new();
     for a in argv.iter().skip(1) {
-        msg.push('\'');
-        msg.push_str(&String::from_utf8_lossy(&a[..a.len().min(128)]));
-        msg.push_str("' ");
-        if msg.len() > 512 {
+        if args.len() >= BUDGET {
             break;
         }
+        let room = BUDGET - args.len();
+        args.push(b'\'');
+        args.extend_from_slice(&a[..a.len().min(room)]);
+        args.extend_from_slice(b"' ");
     }
-    CmdError::msg(msg)
+    CmdError::msg(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        String::from_utf8_lossy(&name[..name.len().min(BUDGET)]),
+        String::from_utf8_lossy(&args)
+    ))
 }
 
 /// Runs a shard-local command and writes its reply (or error).

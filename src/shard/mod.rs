@@ -262,11 +262,17 @@ impl Shard {
                     Err(e) => OpResult::Error(e),
                 }
             }
+            ShardOp::ResetStats => {
+                let (expired, hits, misses) = keyspace_totals(&dbs);
+                self.counters.reset(expired, hits, misses);
+                OpResult::Done
+            }
         }
     }
 
     fn stats_locked(&self, dbs: &[Keyspace]) -> ShardStats {
         let c = &self.counters;
+        let (expired, hits, misses) = keyspace_totals(dbs);
         ShardStats {
             id: self.id,
             dbs: dbs.iter().map(|k| DbStats { keys: k.len(), expires: k.expires() }).collect(),
@@ -277,9 +283,9 @@ impl Shard {
             rejected_connections: c.rejected_connections.get(),
             net_input_bytes: c.net_input_bytes.get(),
             net_output_bytes: c.net_output_bytes.get(),
-            expired_keys: c.expired_keys.get() + dbs.iter().map(|k| k.expired_count()).sum::<u64>(),
-            keyspace_hits: c.keyspace_hits.get() + dbs.iter().map(|k| k.hits()).sum::<u64>(),
-            keyspace_misses: c.keyspace_misses.get() + dbs.iter().map(|k| k.misses()).sum::<u64>(),
+            expired_keys: c.expired_keys.get() + expired.saturating_sub(c.expired_base.get()),
+            keyspace_hits: c.keyspace_hits.get() + hits.saturating_sub(c.hits_base.get()),
+            keyspace_misses: c.keyspace_misses.get() + misses.saturating_sub(c.misses_base.get()),
             forwarded_batches: c.forwarded_batches.get(),
             served_batches: c.served_batches.get(),
         }
@@ -334,6 +340,11 @@ impl mesh::RequestHandler for Shard {
             Request::Op(op) => Response::Op(self.run_op(op)),
         }
     }
+}
+
+/// The keyspaces' own counters summed over every database: (expired, hits, misses).
+fn keyspace_totals(dbs: &[Keyspace]) -> (u64, u64, u64) {
+    dbs.iter().fold((0, 0, 0), |(e, h, m), k| (e + k.expired_count(), h + k.hits(), m + k.misses()))
 }
 
 /// Awaits every future, returning their outputs in order. The futures run concurrently

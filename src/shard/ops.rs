@@ -69,6 +69,8 @@ pub enum ShardOp {
         name: Vec<u8>,
         value: Vec<u8>,
     },
+    /// CONFIG RESETSTAT: zeroes this shard's counters.
+    ResetStats,
 }
 
 /// A key's value with its absolute expiry (Unix ms), as moved between shards.

@@ -15,12 +15,39 @@ pub struct Counters {
     pub keyspace_misses: Cell<u64>,
     pub forwarded_batches: Cell<u64>,
     pub served_batches: Cell<u64>,
+    /// The keyspaces' own expired/hit/miss totals at the last CONFIG RESETSTAT: the
+    /// keyspaces keep counting, INFO reports the difference.
+    pub expired_base: Cell<u64>,
+    pub hits_base: Cell<u64>,
+    pub misses_base: Cell<u64>,
 }
 
 impl Counters {
     #[inline]
     pub fn add(c: &Cell<u64>, n: u64) {
         c.set(c.get() + n);
+    }
+
+    /// CONFIG RESETSTAT: zeroes the counters. `expired`, `hits` and `misses` are the
+    /// keyspaces' current totals, which become the new baselines.
+    pub fn reset(&self, expired: u64, hits: u64, misses: u64) {
+        for c in [
+            &self.commands,
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.expired_keys,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.forwarded_batches,
+            &self.served_batches,
+        ] {
+            c.set(0);
+        }
+        self.expired_base.set(expired);
+        self.hits_base.set(hits);
+        self.misses_base.set(misses);
     }
 }
 
