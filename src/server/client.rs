@@ -27,6 +27,8 @@ pub struct ClientInfo {
     /// Last command name (lower case), e.g. `get` or `client|list`.
     pub last_cmd: &'static str,
     pub qbuf: usize,
+    /// Fired to close the connection (idle timeout).
+    pub close: Rc<crate::server::Event>,
 }
 
 impl ClientInfo {
@@ -73,6 +75,9 @@ impl ClientRegistry {
     }
     pub fn len(&self) -> usize {
         self.clients.len()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Rc<RefCell<ClientInfo>>> {
+        self.clients.values()
     }
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()

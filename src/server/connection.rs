@@ -8,14 +8,13 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
 use super::client::{Client, ClientInfo};
 use super::coordinator;
-use super::ShutdownSignal;
+use super::Event;
 use crate::commands::{self, CmdError, Cross, Registry, Run, ShardCtx};
 use crate::protocol::parser::{Parsed, ParserLimits, ProtocolError, RequestParser};
 use crate::protocol::{Argv, PackedArgs, Protocol, ReplyBuf};
@@ -179,6 +178,7 @@ impl Connection {
             resp: 2,
             last_cmd: "",
             qbuf: 0,
+            close: Rc::new(Event::default()),
         }));
         shard.clients.borrow_mut().add(info.clone());
         let nshards = shard.nshards;
@@ -209,11 +209,9 @@ impl Connection {
         self.parser
             .set_limits(ParserLimits { max_bulk_len: cfg.proto_max_bulk_len as usize, ..ParserLimits::default() });
         self.query_buffer_limit = cfg.client_query_buffer_limit as usize;
-        let timeout = (cfg.timeout > 0).then(|| Duration::from_secs(cfg.timeout));
-        let _ = self.stream.set_read_timeout(timeout);
     }
 
-    pub async fn run(mut self, shutdown: Rc<ShutdownSignal>) {
+    pub async fn run(mut self, shutdown: Rc<Event>) {
         let result = self.serve(&shutdown).await;
         if let Err(e) = result {
             tracing::debug!(client = self.client.id, "connection closed: {e}");
@@ -224,12 +222,13 @@ impl Connection {
         shard.process.clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    async fn serve(&mut self, shutdown: &ShutdownSignal) -> std::io::Result<()> {
+    async fn serve(&mut self, shutdown: &Event) -> std::io::Result<()> {
+        let close = self.client.info.borrow().close.clone();
         loop {
             self.make_room();
             let read = self.stream.read(&mut self.inbuf[self.filled..]);
             let n = match futures_lite::future::or(async { Some(read.await) }, async {
-                shutdown.wait().await;
+                futures_lite::future::or(shutdown.wait(), close.wait()).await;
                 None
             })
             .await
@@ -354,6 +353,7 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
     let shard = client.shard.clone();
     match spec.run {
         Run::Conn(f) => {
+            Counters::add(&shard.counters.commands, 1);
             let proto_before = client.proto;
             let out = pipe.target(client.proto);
             if let Err(e) = f(client, argv, out) {
@@ -393,6 +393,7 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
             }
         },
         Run::Coord(f) => {
+            Counters::add(&shard.counters.commands, 1);
             pipe.complete_remote(&shard).await;
             let out = pipe.target(client.proto);
             if let Err(e) = f(client, owned(argv), out).await {

@@ -42,14 +42,21 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 #[error("{0}")]
 pub struct StartError(pub String);
 
-/// A one-shot, per-core event that any number of tasks can wait for.
+/// A one-shot, per-core event that any number of tasks can wait for (shutdown of a core,
+/// closing of one client).
 #[derive(Default)]
-pub struct ShutdownSignal {
+pub struct Event {
     fired: Cell<bool>,
     waiters: RefCell<Vec<Waker>>,
 }
 
-impl ShutdownSignal {
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event").field("fired", &self.fired.get()).finish()
+    }
+}
+
+impl Event {
     pub fn fire(&self) {
         self.fired.set(true);
         for w in self.waiters.borrow_mut().drain(..) {
@@ -211,8 +218,9 @@ async fn shard_main(
             None
         }
     };
-    let signal = Rc::new(ShutdownSignal::default());
+    let signal = Rc::new(Event::default());
     glommio::spawn_local(shard.clone().active_expire_loop()).detach();
+    glommio::spawn_local(close_idle_clients(shard.clone(), signal.clone())).detach();
     {
         let (signal, process) = (signal.clone(), process.clone());
         glommio::spawn_local(async move {
@@ -244,7 +252,28 @@ async fn shard_main(
     Ok(())
 }
 
-async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener, signal: &Rc<ShutdownSignal>) {
+/// Closes clients idle for longer than `timeout` (when it is not 0), once a second like
+/// Redis's client cron; a sweep rather than a per-read timer, so that CONFIG SET timeout
+/// applies to clients that are already idle.
+async fn close_idle_clients(shard: Rc<Shard>, signal: Rc<Event>) {
+    while !signal.fired() {
+        glommio::timer::sleep(Duration::from_secs(1)).await;
+        let timeout = shard.config.borrow().timeout;
+        if timeout == 0 {
+            continue;
+        }
+        let limit_ms = timeout.saturating_mul(1000);
+        let now = now_ms();
+        for info in shard.clients.borrow().iter() {
+            let info = info.borrow();
+            if now.saturating_sub(info.last_interaction_ms) > limit_ms {
+                info.close.fire();
+            }
+        }
+    }
+}
+
+async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener, signal: &Rc<Event>) {
     loop {
         let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
             signal.wait().await;

@@ -254,8 +254,11 @@ impl Shard {
             ShardOp::ClientList => OpResult::Clients(self.clients.borrow().list_lines(now)),
             ShardOp::ConfigSet { name, value } => {
                 drop(dbs);
-                match self.config.borrow_mut().config_set(&name, &value) {
+                let mut config = self.config.borrow_mut();
+                match config.config_set(&name, &value) {
                     Ok(()) => {
+                        // The log filter is process-wide; every shard applying it is harmless.
+                        crate::logging::set_level(&config.log_level);
                         self.config_epoch.set(self.config_epoch.get() + 1);
                         OpResult::Done
                     }
