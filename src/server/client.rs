@@ -99,4 +99,7 @@ pub struct Client {
     pub info: Rc<RefCell<ClientInfo>>,
     /// Set by QUIT (and SHUTDOWN): close once the pending replies are written.
     pub close_after_reply: bool,
+    /// The clock for the commands of the current read (one reading per read, refreshed
+    /// after every wait), so the per-command path does not read the clock.
+    pub now_ms: u64,
 }

@@ -184,7 +184,7 @@ impl Connection {
         let nshards = shard.nshards;
         let _ = stream.set_nodelay(true);
         let mut conn = Connection {
-            client: Client { shard, id, db: 0, proto: Protocol::Resp2, info, close_after_reply: false },
+            client: Client { shard, id, db: 0, proto: Protocol::Resp2, info, close_after_reply: false, now_ms: now },
             stream,
             parser: RequestParser::new(ParserLimits::default()),
             inbuf: vec![0; READ_CHUNK],
@@ -244,7 +244,8 @@ impl Connection {
             self.apply_config();
             {
                 let mut info = self.client.info.borrow_mut();
-                info.last_interaction_ms = now_ms();
+                self.client.now_ms = now_ms();
+                info.last_interaction_ms = self.client.now_ms;
                 info.qbuf = self.filled - self.start;
             }
             let outcome = self.dispatch_input().await;
@@ -371,7 +372,7 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
                 let mut ctx = ShardCtx {
                     dbs: &mut dbs,
                     db: client.db,
-                    now_ms: now_ms(),
+                    now_ms: client.now_ms,
                     out: pipe.target(client.proto),
                     rng: &mut rng,
                 };
@@ -390,6 +391,7 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
                 if let Err(e) = result {
                     out.error(e.message());
                 }
+                client.now_ms = now_ms();
             }
         },
         Run::Coord(f) => {
@@ -399,6 +401,7 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
             if let Err(e) = f(client, owned(argv), out).await {
                 out.error(e.message());
             }
+            client.now_ms = now_ms();
         }
     }
 }

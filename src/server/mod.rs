@@ -164,9 +164,6 @@ pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartE
             .name(&format!("shard-{id}"))
             .io_memory(IO_MEMORY)
             .preempt_timer(Duration::from_millis(10))
-            .spin_before_park(Duration::from_micros(
-                std::env::var("MF_SPIN").ok().and_then(|v| v.parse().ok()).unwrap_or(0),
-            ))
             .spawn(move || shard_main(id, shards, config, process, ends, addr))
             .map_err(|e| StartError(format!("cannot start shard {id}: {e}")))?;
         handles.push(handle);
