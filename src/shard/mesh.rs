@@ -201,10 +201,24 @@ impl Mesh {
         let rep_tx: Vec<_> = ends.rep_tx.into_iter().map(connect_sender).collect();
         let req_rx: Vec<_> = ends.req_rx.into_iter().map(connect_receiver).collect();
         let rep_rx: Vec<_> = ends.rep_rx.into_iter().map(connect_receiver).collect();
+        // A channel end learns that its peer connected only when its executor next goes
+        // round its loop; an executor parked with nothing else to do would never notice.
+        // A ticking timer keeps the loop going until every end is connected.
+        let connected = Rc::new(Cell::new(false));
+        let ticker = {
+            let connected = connected.clone();
+            glommio::spawn_local(async move {
+                while !connected.get() {
+                    glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            })
+        };
         let req_tx = crate::shard::join_all(req_tx).await;
         let rep_tx = crate::shard::join_all(rep_tx).await;
         let req_rx = crate::shard::join_all(req_rx).await;
         let rep_rx = crate::shard::join_all(rep_rx).await;
+        connected.set(true);
+        ticker.await;
         let mesh = Rc::new(Mesh {
             id: ends.id,
             req_tx,
