@@ -577,3 +577,59 @@ fn many_connections_come_and_go() {
     }
     assert_open(&mut server.raw());
 }
+
+#[test]
+fn maxclients_rejects_the_extra_connection() {
+    let server = Server::start_with(2, &["--maxclients", "3"]);
+    let mut first = server.con();
+    // The harness's start-up connection is released asynchronously: wait until only
+    // this one is counted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut first).unwrap();
+        if list.lines().count() == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "old connections still listed: {list}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut second = server.raw();
+    assert_open(&mut second);
+    let mut third = server.raw();
+    assert_open(&mut third);
+    let mut fourth = server.raw();
+    fourth.expect("-ERR max number of clients reached\r\n");
+    assert_closed(&mut fourth);
+    // Those admitted are unaffected, and a slot freed is a slot reusable.
+    assert_open(&mut second);
+    drop(third);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut again = server.raw();
+        again.send(b"PING\r\n");
+        match again.line().as_str() {
+            "+PONG\r\n" => break,
+            "-ERR max number of clients reached\r\n" => {}
+            other => panic!("unexpected reply {other:?}"),
+        }
+        assert!(Instant::now() < deadline, "the freed connection slot was never reused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _: () = redis::cmd("PING").query(&mut first).unwrap();
+}
+
+#[test]
+fn idle_clients_time_out() {
+    let server = Server::start_with(2, &["--timeout", "1"]);
+    let mut idle = server.raw();
+    assert_open(&mut idle);
+    let mut busy = server.raw();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        assert_open(&mut busy);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Closed without a word, as Redis does.
+    assert_closed(&mut idle);
+    assert_open(&mut busy);
+}

@@ -47,7 +47,7 @@ fn read_reply(con: &mut RawCon) -> String {
 /// `seq * shards + core`, so the id says which core accepted the connection; the kernel
 /// spreads new connections over the cores, so a few attempts find each one.
 fn con_on_shard(server: &Server, s: usize) -> redis::Connection {
-    for _ in 0..500 {
+    for _ in 0..1000 {
         let mut con = server.con();
         let id: u64 = redis::cmd("CLIENT").arg("ID").query(&mut con).unwrap();
         if id as usize % server.shards == s {
@@ -58,7 +58,7 @@ fn con_on_shard(server: &Server, s: usize) -> redis::Connection {
 }
 
 fn raw_on_shard(server: &Server, s: usize) -> RawCon {
-    for _ in 0..500 {
+    for _ in 0..1000 {
         let mut con = server.raw();
         con.send(b"CLIENT ID\r\n");
         let line = con.line();
