@@ -5,47 +5,11 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{keys_on_shard, RawCon, Server};
+use common::{arity_err, keys_on_shard, RawCon, Server};
 
-/// Encodes a command as a RESP array of bulk strings.
-fn encode(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// Reads one complete reply and returns its bytes as text.
-fn read_reply(r: &mut RawCon) -> String {
-    let mut out = String::new();
-    read_into(r, &mut out);
-    out
-}
-
-fn read_into(r: &mut RawCon, out: &mut String) {
-    let line = r.line();
-    assert!(!line.is_empty(), "connection closed while reading a reply (so far: {out:?})");
-    out.push_str(&line);
-    let n: i64 = line[1..].trim_end().parse().unwrap_or(0);
-    match &line[..1] {
-        "$" | "=" | "!" if n >= 0 => out.push_str(&String::from_utf8_lossy(&r.read_n(n as usize + 2))),
-        "*" | "~" | ">" => (0..n.max(0)).for_each(|_| read_into(r, out)),
-        "%" | "|" => (0..2 * n.max(0)).for_each(|_| read_into(r, out)),
-        _ => {}
-    }
-}
-
-/// Sends one command and returns its reply as text.
+/// Sends one command and returns its whole reply as text.
 fn call(r: &mut RawCon, args: &[&str]) -> String {
-    r.send(&encode(args));
-    read_reply(r)
-}
-
-fn arity_err(name: &str) -> String {
-    format!("-ERR wrong number of arguments for '{name}' command\r\n")
+    r.call(args)
 }
 
 fn client_id(con: &mut redis::Connection) -> i64 {
@@ -57,7 +21,10 @@ fn ping_and_echo() {
     let server = Server::start();
     let mut r = server.raw();
     assert_eq!(call(&mut r, &["PING"]), "+PONG\r\n");
-    assert_eq!(call(&mut r, &["ping", "hello world"]), "$11\r\nhello world\r\n");
+    assert_eq!(
+        call(&mut r, &["ping", "hello world"]),
+        "$11\r\nhello world\r\n"
+    );
     assert_eq!(call(&mut r, &["PING", "a", "b"]), arity_err("ping"));
     assert_eq!(call(&mut r, &["ECHO", "x y"]), "$3\r\nx y\r\n");
     assert_eq!(call(&mut r, &["ECHO", ""]), "$0\r\n\r\n");
@@ -65,7 +32,7 @@ fn ping_and_echo() {
     assert_eq!(call(&mut r, &["ECHO", "a", "b"]), arity_err("echo"));
     // Inline commands work too.
     r.send(b"PING\r\n");
-    assert_eq!(read_reply(&mut r), "+PONG\r\n");
+    assert_eq!(r.read_reply(), "+PONG\r\n");
     // RESP3 changes neither reply.
     assert!(call(&mut r, &["HELLO", "3"]).starts_with("%7\r\n"));
     assert_eq!(call(&mut r, &["PING"]), "+PONG\r\n");
@@ -76,22 +43,37 @@ fn ping_and_echo() {
 fn unknown_command_error_text() {
     let server = Server::start();
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["foo", "a", "b"]), "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n");
-    assert_eq!(call(&mut r, &["FOO"]), "-ERR unknown command 'FOO', with args beginning with: \r\n");
+    assert_eq!(
+        call(&mut r, &["foo", "a", "b"]),
+        "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["FOO"]),
+        "-ERR unknown command 'FOO', with args beginning with: \r\n"
+    );
     // The arguments are quoted while their text stays under 128 bytes; the last one is cut
     // to what is left of that budget.
     let x100 = "x".repeat(100);
-    let expected =
-        format!("-ERR unknown command 'nope', with args beginning with: '{}' '{}' \r\n", x100, "x".repeat(128 - 103));
+    let expected = format!(
+        "-ERR unknown command 'nope', with args beginning with: '{}' '{}' \r\n",
+        x100,
+        "x".repeat(128 - 103)
+    );
     assert_eq!(call(&mut r, &["nope", &x100, &x100, &x100]), expected);
     // The name is cut at 128 bytes.
     let long = "n".repeat(300);
     assert_eq!(
         call(&mut r, &[&long]),
-        format!("-ERR unknown command '{}', with args beginning with: \r\n", "n".repeat(128))
+        format!(
+            "-ERR unknown command '{}', with args beginning with: \r\n",
+            "n".repeat(128)
+        )
     );
     // Newlines in arguments cannot break the reply line.
-    assert_eq!(call(&mut r, &["foo", "a\r\nb"]), "-ERR unknown command 'foo', with args beginning with: 'a  b' \r\n");
+    assert_eq!(
+        call(&mut r, &["foo", "a\r\nb"]),
+        "-ERR unknown command 'foo', with args beginning with: 'a  b' \r\n"
+    );
     // The connection is still usable.
     assert_eq!(call(&mut r, &["PING"]), "+PONG\r\n");
 }
@@ -102,10 +84,22 @@ fn select_range_errors() {
     let mut r = server.raw();
     assert_eq!(call(&mut r, &["SELECT", "15"]), "+OK\r\n");
     assert_eq!(call(&mut r, &["SELECT", "0"]), "+OK\r\n");
-    assert_eq!(call(&mut r, &["SELECT", "16"]), "-ERR DB index is out of range\r\n");
-    assert_eq!(call(&mut r, &["SELECT", "-1"]), "-ERR DB index is out of range\r\n");
-    assert_eq!(call(&mut r, &["SELECT", "x"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(call(&mut r, &["SELECT", "1.5"]), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(
+        call(&mut r, &["SELECT", "16"]),
+        "-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SELECT", "-1"]),
+        "-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SELECT", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SELECT", "1.5"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
     assert_eq!(
         call(&mut r, &["SELECT", "4294967296"]),
         "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"
@@ -127,7 +121,11 @@ fn select_isolates_databases_across_shards() {
     let k1 = keys_on_shard(1, 2, 3, "sel:");
     let _: () = redis::cmd("SELECT").arg(9).query(&mut a).unwrap();
     for k in k0.iter().chain(&k1) {
-        let _: () = redis::cmd("SET").arg(k).arg(format!("db9-{k}")).query(&mut a).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(k)
+            .arg(format!("db9-{k}"))
+            .query(&mut a)
+            .unwrap();
     }
     // Database 0 on another connection sees none of them, on either shard.
     for k in k0.iter().chain(&k1) {
@@ -139,16 +137,38 @@ fn select_isolates_databases_across_shards() {
     let n: i64 = redis::cmd("DBSIZE").query(&mut a).unwrap();
     assert_eq!(n, 6);
     // Same key names in db 0 hold their own values.
-    let _: () = redis::cmd("SET").arg(&k0[0]).arg("db0").query(&mut b).unwrap();
-    let _: () = redis::cmd("SET").arg(&k1[0]).arg("db0").query(&mut b).unwrap();
-    let v: Vec<String> = redis::cmd("MGET").arg(&k0[0]).arg(&k1[0]).query(&mut a).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&k0[0])
+        .arg("db0")
+        .query(&mut b)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(&k1[0])
+        .arg("db0")
+        .query(&mut b)
+        .unwrap();
+    let v: Vec<String> = redis::cmd("MGET")
+        .arg(&k0[0])
+        .arg(&k1[0])
+        .query(&mut a)
+        .unwrap();
     assert_eq!(v, vec![format!("db9-{}", k0[0]), format!("db9-{}", k1[0])]);
-    let v: Vec<String> = redis::cmd("MGET").arg(&k0[0]).arg(&k1[0]).query(&mut b).unwrap();
+    let v: Vec<String> = redis::cmd("MGET")
+        .arg(&k0[0])
+        .arg(&k1[0])
+        .query(&mut b)
+        .unwrap();
     assert_eq!(v, vec!["db0", "db0"]);
     // A second connection selecting 9 sees db 9's keys on both shards.
     let mut c = server.con();
     let _: () = redis::cmd("SELECT").arg(9).query(&mut c).unwrap();
-    let n: i64 = redis::cmd("EXISTS").arg(&k0[1]).arg(&k1[1]).arg(&k0[2]).arg(&k1[2]).query(&mut c).unwrap();
+    let n: i64 = redis::cmd("EXISTS")
+        .arg(&k0[1])
+        .arg(&k1[1])
+        .arg(&k0[2])
+        .arg(&k1[2])
+        .query(&mut c)
+        .unwrap();
     assert_eq!(n, 4);
 }
 
@@ -168,7 +188,10 @@ fn hello3_returns_map_and_resp3_nulls() {
     );
     assert_eq!(reply, expected);
     // RESP3 nulls, locally and on the other shard.
-    for k in [&keys_on_shard(0, 2, 1, "h3:")[0], &keys_on_shard(1, 2, 1, "h3:")[0]] {
+    for k in [
+        &keys_on_shard(0, 2, 1, "h3:")[0],
+        &keys_on_shard(1, 2, 1, "h3:")[0],
+    ] {
         assert_eq!(call(&mut r, &["GET", k]), "_\r\n");
     }
     assert_eq!(call(&mut r, &["CLIENT", "GETNAME"]), "_\r\n");
@@ -185,12 +208,30 @@ fn hello3_returns_map_and_resp3_nulls() {
 fn hello_errors_leave_protocol_unchanged() {
     let server = Server::start();
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["HELLO", "4"]), "-NOPROTO unsupported protocol version\r\n");
-    assert_eq!(call(&mut r, &["HELLO", "1"]), "-NOPROTO unsupported protocol version\r\n");
-    assert_eq!(call(&mut r, &["HELLO", "x"]), "-ERR Protocol version is not an integer or out of range\r\n");
-    assert_eq!(call(&mut r, &["HELLO", "3", "foo"]), "-ERR Syntax error in HELLO option 'foo'\r\n");
-    assert_eq!(call(&mut r, &["HELLO", "3", "AUTH", "a"]), "-ERR Syntax error in HELLO option 'AUTH'\r\n");
-    assert_eq!(call(&mut r, &["HELLO", "3", "setname"]), "-ERR Syntax error in HELLO option 'setname'\r\n");
+    assert_eq!(
+        call(&mut r, &["HELLO", "4"]),
+        "-NOPROTO unsupported protocol version\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["HELLO", "1"]),
+        "-NOPROTO unsupported protocol version\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["HELLO", "x"]),
+        "-ERR Protocol version is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["HELLO", "3", "foo"]),
+        "-ERR Syntax error in HELLO option 'foo'\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["HELLO", "3", "AUTH", "a"]),
+        "-ERR Syntax error in HELLO option 'AUTH'\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["HELLO", "3", "setname"]),
+        "-ERR Syntax error in HELLO option 'setname'\r\n"
+    );
     assert_eq!(
         call(&mut r, &["HELLO", "3", "AUTH", "nobody", "pw"]),
         "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
@@ -210,18 +251,36 @@ fn hello_errors_leave_protocol_unchanged() {
 fn hello_setname() {
     let server = Server::start();
     let mut r = server.raw();
-    let reply = call(&mut r, &["HELLO", "2", "SETNAME", "first", "SETNAME", "second"]);
+    let reply = call(
+        &mut r,
+        &["HELLO", "2", "SETNAME", "first", "SETNAME", "second"],
+    );
     assert!(reply.starts_with("*14\r\n"), "{reply}");
     assert_eq!(call(&mut r, &["CLIENT", "GETNAME"]), "$6\r\nsecond\r\n");
     // A failed HELLO changes no name.
     call(&mut r, &["HELLO", "2", "SETNAME", "x y"]);
     assert_eq!(call(&mut r, &["CLIENT", "GETNAME"]), "$6\r\nsecond\r\n");
-    call(&mut r, &["HELLO", "3", "AUTH", "nobody", "pw", "SETNAME", "third"]);
+    call(
+        &mut r,
+        &["HELLO", "3", "AUTH", "nobody", "pw", "SETNAME", "third"],
+    );
     assert_eq!(call(&mut r, &["CLIENT", "GETNAME"]), "$6\r\nsecond\r\n");
     // Names are checked as they are read: before the credentials, and every one of them.
     let bad = "-ERR Client names cannot contain spaces, newlines or special characters.\r\n";
-    assert_eq!(call(&mut r, &["HELLO", "3", "SETNAME", "bad name", "AUTH", "nobody", "pw"]), bad);
-    assert_eq!(call(&mut r, &["HELLO", "2", "SETNAME", "bad name", "SETNAME", "fine"]), bad);
+    assert_eq!(
+        call(
+            &mut r,
+            &["HELLO", "3", "SETNAME", "bad name", "AUTH", "nobody", "pw"]
+        ),
+        bad
+    );
+    assert_eq!(
+        call(
+            &mut r,
+            &["HELLO", "2", "SETNAME", "bad name", "SETNAME", "fine"]
+        ),
+        bad
+    );
     assert_eq!(call(&mut r, &["CLIENT", "GETNAME"]), "$6\r\nsecond\r\n");
     assert!(call(&mut r, &["CLIENT", "INFO"]).contains(" name=second "));
 }
@@ -240,7 +299,10 @@ fn auth_without_users() {
         call(&mut r, &["AUTH", "someone", "pw"]),
         "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
     );
-    assert_eq!(call(&mut r, &["AUTH", "a", "b", "c"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        call(&mut r, &["AUTH", "a", "b", "c"]),
+        "-ERR syntax error\r\n"
+    );
     assert_eq!(call(&mut r, &["AUTH"]), arity_err("auth"));
 }
 
@@ -276,7 +338,10 @@ fn client_id_names_and_info() {
     // RESP3: CLIENT INFO is a verbatim string.
     call(&mut r, &["HELLO", "3"]);
     let info = call(&mut r, &["CLIENT", "INFO"]);
-    assert!(info.starts_with('=') && info.contains("\r\ntxt:id="), "{info}");
+    assert!(
+        info.starts_with('=') && info.contains("\r\ntxt:id="),
+        "{info}"
+    );
 }
 
 #[test]
@@ -285,19 +350,49 @@ fn client_errors() {
     let mut r = server.raw();
     assert_eq!(call(&mut r, &["CLIENT"]), arity_err("client"));
     assert_eq!(call(&mut r, &["CLIENT", "ID", "x"]), arity_err("client|id"));
-    assert_eq!(call(&mut r, &["CLIENT", "GETNAME", "x"]), arity_err("client|getname"));
-    assert_eq!(call(&mut r, &["CLIENT", "SETNAME"]), arity_err("client|setname"));
-    assert_eq!(call(&mut r, &["CLIENT", "SETNAME", "a", "b"]), arity_err("client|setname"));
-    assert_eq!(call(&mut r, &["CLIENT", "INFO", "x"]), arity_err("client|info"));
-    assert_eq!(call(&mut r, &["CLIENT", "SETINFO", "lib-name"]), arity_err("client|setinfo"));
-    assert_eq!(call(&mut r, &["CLIENT", "HELP", "x"]), arity_err("client|help"));
-    assert_eq!(call(&mut r, &["CLIENT", "NO-EVICT"]), arity_err("client|no-evict"));
-    assert_eq!(call(&mut r, &["CLIENT", "FOO"]), "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "GETNAME", "x"]),
+        arity_err("client|getname")
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETNAME"]),
+        arity_err("client|setname")
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETNAME", "a", "b"]),
+        arity_err("client|setname")
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "INFO", "x"]),
+        arity_err("client|info")
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETINFO", "lib-name"]),
+        arity_err("client|setinfo")
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "HELP", "x"]),
+        arity_err("client|help")
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "NO-EVICT"]),
+        arity_err("client|no-evict")
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "FOO"]),
+        "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"
+    );
     assert_eq!(call(&mut r, &["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
     assert_eq!(call(&mut r, &["CLIENT", "NO-EVICT", "OFF"]), "+OK\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "NO-EVICT", "maybe"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "NO-EVICT", "maybe"]),
+        "-ERR syntax error\r\n"
+    );
     let help = call(&mut r, &["CLIENT", "HELP"]);
-    assert!(help.starts_with('*') && help.contains("+CLIENT <subcommand>"), "{help}");
+    assert!(
+        help.starts_with('*') && help.contains("+CLIENT <subcommand>"),
+        "{help}"
+    );
     assert!(help.contains("+SETNAME <connection-name>\r\n"), "{help}");
 }
 
@@ -305,13 +400,25 @@ fn client_errors() {
 fn client_setinfo() {
     let server = Server::start();
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["CLIENT", "SETINFO", "LIB-NAME", "mylib"]), "+OK\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "SETINFO", "lib-ver", "1.2.3"]), "+OK\r\n");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETINFO", "LIB-NAME", "mylib"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETINFO", "lib-ver", "1.2.3"]),
+        "+OK\r\n"
+    );
     let info = call(&mut r, &["CLIENT", "INFO"]);
     assert!(info.contains(" lib-name=mylib lib-ver=1.2.3"), "{info}");
-    assert_eq!(call(&mut r, &["CLIENT", "SETINFO", "foo", "bar"]), "-ERR Unrecognized option 'foo'\r\n");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETINFO", "foo", "bar"]),
+        "-ERR Unrecognized option 'foo'\r\n"
+    );
     // The option is checked first, and the error names it as sent.
-    assert_eq!(call(&mut r, &["CLIENT", "SETINFO", "foo", "a b"]), "-ERR Unrecognized option 'foo'\r\n");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETINFO", "foo", "a b"]),
+        "-ERR Unrecognized option 'foo'\r\n"
+    );
     assert_eq!(
         call(&mut r, &["CLIENT", "SETINFO", "lib-name", "a b"]),
         "-ERR lib-name cannot contain spaces, newlines or special characters.\r\n"
@@ -330,8 +437,11 @@ fn listed(text: &str) -> Vec<(i64, String)> {
         .filter(|l| l.contains("id="))
         .map(|l| {
             let l = l.trim_start_matches(|c| c != 'i');
-            let field =
-                |name: &str| l.split(' ').find_map(|f| f.strip_prefix(name).map(str::to_string)).unwrap_or_default();
+            let field = |name: &str| {
+                l.split(' ')
+                    .find_map(|f| f.strip_prefix(name).map(str::to_string))
+                    .unwrap_or_default()
+            };
             (field("id=").parse().unwrap(), field("name="))
         })
         .collect()
@@ -349,16 +459,27 @@ fn client_list_shows_clients_of_every_core() {
         let id = client_id(&mut con);
         cores.insert(id % 2);
         let name = format!("conn-{}", cons.len());
-        let _: () = redis::cmd("CLIENT").arg("SETNAME").arg(&name).query(&mut con).unwrap();
+        let _: () = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(&name)
+            .query(&mut con)
+            .unwrap();
         cons.push((con, id, name));
     }
-    assert_eq!(cores.len(), 2, "the kernel never gave the second core a connection");
+    assert_eq!(
+        cores.len(),
+        2,
+        "the kernel never gave the second core a connection"
+    );
     let mut r = server.raw();
     call(&mut r, &["CLIENT", "SETNAME", "lister"]);
     let text = call(&mut r, &["CLIENT", "LIST"]);
     let all = listed(&text);
     for (_, id, name) in &cons {
-        assert!(all.contains(&(*id, name.clone())), "{id} {name} missing from {text}");
+        assert!(
+            all.contains(&(*id, name.clone())),
+            "{id} {name} missing from {text}"
+        );
     }
     assert!(all.iter().any(|(_, n)| n == "lister"));
     assert_eq!(all.len(), cons.len() + 1, "{text}");
@@ -370,31 +491,75 @@ fn client_list_shows_clients_of_every_core() {
     assert_eq!(ids, sorted);
 
     // TYPE filters.
-    assert_eq!(listed_count(&mut r, &["CLIENT", "LIST", "TYPE", "normal"]), cons.len() + 1);
-    assert_eq!(call(&mut r, &["CLIENT", "LIST", "TYPE", "pubsub"]), "$0\r\n\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "LIST", "TYPE", "Replica"]), "$0\r\n\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "LIST", "TYPE", "foo"]), "-ERR Unknown client type 'foo'\r\n");
+    assert_eq!(
+        listed_count(&mut r, &["CLIENT", "LIST", "TYPE", "normal"]),
+        cons.len() + 1
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "LIST", "TYPE", "pubsub"]),
+        "$0\r\n\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "LIST", "TYPE", "Replica"]),
+        "$0\r\n\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "LIST", "TYPE", "foo"]),
+        "-ERR Unknown client type 'foo'\r\n"
+    );
     // ID filters: the ids asked for, in that order, from both cores.
     let even = cons.iter().find(|c| c.1 % 2 == 0).unwrap();
     let odd = cons.iter().find(|c| c.1 % 2 == 1).unwrap();
-    let text = call(&mut r, &["CLIENT", "LIST", "ID", &odd.1.to_string(), "999999", &even.1.to_string()]);
-    assert_eq!(listed(&text), vec![(odd.1, odd.2.clone()), (even.1, even.2.clone())]);
+    let text = call(
+        &mut r,
+        &[
+            "CLIENT",
+            "LIST",
+            "ID",
+            &odd.1.to_string(),
+            "999999",
+            &even.1.to_string(),
+        ],
+    );
+    assert_eq!(
+        listed(&text),
+        vec![(odd.1, odd.2.clone()), (even.1, even.2.clone())]
+    );
     assert_eq!(call(&mut r, &["CLIENT", "LIST", "ID", "-5"]), "$0\r\n\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "LIST", "ID", "x"]), "-ERR Invalid client ID\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "LIST", "ID"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "LIST", "foo"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "LIST", "TYPE", "normal", "x"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "LIST", "ID", "x"]),
+        "-ERR Invalid client ID\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "LIST", "ID"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "LIST", "foo"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["CLIENT", "LIST", "TYPE", "normal", "x"]),
+        "-ERR syntax error\r\n"
+    );
 
     // Closed connections leave the list.
     let gone = cons.pop().unwrap();
     drop(gone.0);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let ids: Vec<i64> = listed(&call(&mut r, &["CLIENT", "LIST"])).iter().map(|x| x.0).collect();
+        let ids: Vec<i64> = listed(&call(&mut r, &["CLIENT", "LIST"]))
+            .iter()
+            .map(|x| x.0)
+            .collect();
         if !ids.contains(&gone.1) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "closed client {} still listed", gone.1);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "closed client {} still listed",
+            gone.1
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
@@ -412,14 +577,14 @@ fn quit_closes_after_earlier_replies() {
     // In a pipeline, replies before QUIT arrive; nothing after it runs.
     let mut r = server.raw();
     let key = &keys_on_shard(1, 2, 1, "quit:")[0];
-    let mut pipeline = encode(&["PING"]);
-    pipeline.extend(encode(&["SET", key, "v"]));
-    pipeline.extend(encode(&["QUIT"]));
-    pipeline.extend(encode(&["DEL", key]));
+    let mut pipeline = common::encode(&["PING"]);
+    pipeline.extend(common::encode(&["SET", key, "v"]));
+    pipeline.extend(common::encode(&["QUIT"]));
+    pipeline.extend(common::encode(&["DEL", key]));
     r.send(&pipeline);
-    assert_eq!(read_reply(&mut r), "+PONG\r\n");
-    assert_eq!(read_reply(&mut r), "+OK\r\n");
-    assert_eq!(read_reply(&mut r), "+OK\r\n");
+    assert_eq!(r.read_reply(), "+PONG\r\n");
+    assert_eq!(r.read_reply(), "+OK\r\n");
+    assert_eq!(r.read_reply(), "+OK\r\n");
     assert!(r.closed());
     let mut con = server.con();
     let v: Option<String> = redis::cmd("GET").arg(key).query(&mut con).unwrap();
@@ -433,7 +598,10 @@ fn reset_restores_a_fresh_connection() {
     assert!(call(&mut r, &["HELLO", "3"]).starts_with('%'));
     assert_eq!(call(&mut r, &["SELECT", "5"]), "+OK\r\n");
     assert_eq!(call(&mut r, &["CLIENT", "SETNAME", "before"]), "+OK\r\n");
-    assert_eq!(call(&mut r, &["CLIENT", "SETINFO", "LIB-NAME", "keepme"]), "+OK\r\n");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "SETINFO", "LIB-NAME", "keepme"]),
+        "+OK\r\n"
+    );
     let id = call(&mut r, &["CLIENT", "ID"]);
     assert_eq!(call(&mut r, &["RESET"]), "+RESET\r\n");
     // RESP2 again, no name, database 0, same connection (same id); the library name stays.
@@ -441,6 +609,9 @@ fn reset_restores_a_fresh_connection() {
     assert_eq!(call(&mut r, &["CLIENT", "ID"]), id);
     let info = call(&mut r, &["CLIENT", "INFO"]);
     assert!(info.starts_with('$'), "{info}");
-    assert!(info.contains(" db=0 ") && info.contains(" resp=2 ") && info.contains(" lib-name=keepme"), "{info}");
+    assert!(
+        info.contains(" db=0 ") && info.contains(" resp=2 ") && info.contains(" lib-name=keepme"),
+        "{info}"
+    );
     assert_eq!(call(&mut r, &["RESET", "x"]), arity_err("reset"));
 }

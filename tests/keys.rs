@@ -14,12 +14,7 @@ use redis::Connection;
 /// Sends one command on a raw socket and returns its reply's first line (only for
 /// single-line replies: errors, integers, simple strings).
 fn raw(con: &mut RawCon, args: &[&str]) -> String {
-    let mut b = format!("*{}\r\n", args.len());
-    for a in args {
-        b.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
-    }
-    con.send(b.as_bytes());
-    con.line().trim_end().to_string()
+    con.call_line(args)
 }
 
 fn set(con: &mut Connection, k: &str, v: &str) {
@@ -40,7 +35,10 @@ fn int(con: &mut Connection, args: &[&str]) -> i64 {
 
 /// One key on shard 0 and one on shard 1, with the given prefix.
 fn pair(prefix: &str) -> (String, String) {
-    (keys_on_shard(0, 2, 1, prefix).remove(0), keys_on_shard(1, 2, 1, prefix).remove(0))
+    (
+        keys_on_shard(0, 2, 1, prefix).remove(0),
+        keys_on_shard(1, 2, 1, prefix).remove(0),
+    )
 }
 
 #[test]
@@ -53,7 +51,10 @@ fn del_unlink_exists_touch_sum_across_shards() {
         set(&mut con, k, "v");
     }
     // A key named twice counts twice for EXISTS and TOUCH.
-    assert_eq!(int(&mut con, &["EXISTS", &a[0], &b[0], &a[0], "missing", &b[1]]), 4);
+    assert_eq!(
+        int(&mut con, &["EXISTS", &a[0], &b[0], &a[0], "missing", &b[1]]),
+        4
+    );
     assert_eq!(int(&mut con, &["TOUCH", &a[0], &b[0], "missing", &b[0]]), 3);
     assert_eq!(int(&mut con, &["EXISTS", "missing"]), 0);
     // DEL counts each key once, however often it is named.
@@ -61,7 +62,11 @@ fn del_unlink_exists_touch_sum_across_shards() {
     assert_eq!(int(&mut con, &["EXISTS", &a[0], &b[0]]), 0);
     assert_eq!(int(&mut con, &["UNLINK", &a[1], &b[1], &b[1], "nope"]), 2);
     assert_eq!(int(&mut con, &["EXISTS", &a[1], &b[1]]), 0);
-    assert_eq!(int(&mut con, &["EXISTS", &a[2], &b[2]]), 2, "untouched keys survive");
+    assert_eq!(
+        int(&mut con, &["EXISTS", &a[2], &b[2]]),
+        2,
+        "untouched keys survive"
+    );
     // Single-shard forms.
     assert_eq!(int(&mut con, &["DEL", &a[2]]), 1);
     assert_eq!(int(&mut con, &["UNLINK", &b[2]]), 1);
@@ -69,7 +74,13 @@ fn del_unlink_exists_touch_sum_across_shards() {
 
     let mut r = server.raw();
     for cmd in ["DEL", "UNLINK", "EXISTS", "TOUCH"] {
-        assert_eq!(raw(&mut r, &[cmd]), format!("-ERR wrong number of arguments for '{}' command", cmd.to_lowercase()));
+        assert_eq!(
+            raw(&mut r, &[cmd]),
+            format!(
+                "-ERR wrong number of arguments for '{}' command",
+                cmd.to_lowercase()
+            )
+        );
     }
 }
 
@@ -79,7 +90,11 @@ fn type_reports_string_and_none() {
     let mut con = server.con();
     let (a, b) = pair("t");
     set(&mut con, &a, "1");
-    set(&mut con, &b, "a long string value that is not embedded in the object at all");
+    set(
+        &mut con,
+        &b,
+        "a long string value that is not embedded in the object at all",
+    );
     for k in [&a, &b] {
         let t: String = redis::cmd("TYPE").arg(k).query(&mut con).unwrap();
         assert_eq!(t, "string");
@@ -87,15 +102,24 @@ fn type_reports_string_and_none() {
     let mut r = server.raw();
     assert_eq!(raw(&mut r, &["TYPE", "missing"]), "+none");
     assert_eq!(raw(&mut r, &["TYPE", &a]), "+string");
-    assert_eq!(raw(&mut r, &["TYPE"]), "-ERR wrong number of arguments for 'type' command");
-    assert_eq!(raw(&mut r, &["TYPE", &a, &b]), "-ERR wrong number of arguments for 'type' command");
+    assert_eq!(
+        raw(&mut r, &["TYPE"]),
+        "-ERR wrong number of arguments for 'type' command"
+    );
+    assert_eq!(
+        raw(&mut r, &["TYPE", &a, &b]),
+        "-ERR wrong number of arguments for 'type' command"
+    );
 }
 
 #[test]
 fn keys_matches_patterns_on_every_shard() {
     let server = Server::start();
     let mut con = server.con();
-    let names = ["hello", "hallo", "hxllo", "hllo", "heeeello", "h-llo", "world", "h*llo", "x{tag}y", "x{tag}z"];
+    let names = [
+        "hello", "hallo", "hxllo", "hllo", "heeeello", "h-llo", "world", "h*llo", "x{tag}y",
+        "x{tag}z",
+    ];
     let shards: HashSet<usize> = names.iter().map(|k| shard_of(k.as_bytes(), 2)).collect();
     assert_eq!(shards.len(), 2, "test keys must live on both shards");
     for k in names {
@@ -112,26 +136,49 @@ fn keys_matches_patterns_on_every_shard() {
         v
     };
     assert_eq!(keys(&mut con, "*"), expect(&names));
-    assert_eq!(keys(&mut con, "h?llo"), expect(&["hello", "hallo", "hxllo", "h-llo", "h*llo"]));
-    assert_eq!(keys(&mut con, "h*llo"), expect(&["hello", "hallo", "hxllo", "hllo", "heeeello", "h-llo", "h*llo"]));
+    assert_eq!(
+        keys(&mut con, "h?llo"),
+        expect(&["hello", "hallo", "hxllo", "h-llo", "h*llo"])
+    );
+    assert_eq!(
+        keys(&mut con, "h*llo"),
+        expect(&["hello", "hallo", "hxllo", "hllo", "heeeello", "h-llo", "h*llo"])
+    );
     assert_eq!(keys(&mut con, "h[ae]llo"), expect(&["hello", "hallo"]));
-    assert_eq!(keys(&mut con, "h[^e]llo"), expect(&["hallo", "hxllo", "h-llo", "h*llo"]));
+    assert_eq!(
+        keys(&mut con, "h[^e]llo"),
+        expect(&["hallo", "hxllo", "h-llo", "h*llo"])
+    );
     assert_eq!(keys(&mut con, "h[a-b]llo"), expect(&["hallo"]));
     assert_eq!(keys(&mut con, "h\\*llo"), expect(&["h*llo"]));
     assert_eq!(keys(&mut con, "x{tag}*"), expect(&["x{tag}y", "x{tag}z"]));
     assert_eq!(keys(&mut con, "world"), expect(&["world"]));
     assert_eq!(keys(&mut con, "nothing*"), Vec::<String>::new());
     // Expired keys are not listed even before anything deletes them.
-    let _: () = redis::cmd("PEXPIRE").arg("world").arg(1).query(&mut con).unwrap();
-    let _: () = redis::cmd("PEXPIRE").arg("hello").arg(1).query(&mut con).unwrap();
+    let _: () = redis::cmd("PEXPIRE")
+        .arg("world")
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("PEXPIRE")
+        .arg("hello")
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(keys(&mut con, "*").len(), names.len() - 2);
     // KEYS reads the selected database only.
     let _: () = redis::cmd("SELECT").arg(2).query(&mut con).unwrap();
     assert_eq!(keys(&mut con, "*"), Vec::<String>::new());
     let mut r = server.raw();
-    assert_eq!(raw(&mut r, &["KEYS"]), "-ERR wrong number of arguments for 'keys' command");
-    assert_eq!(raw(&mut r, &["KEYS", "a", "b"]), "-ERR wrong number of arguments for 'keys' command");
+    assert_eq!(
+        raw(&mut r, &["KEYS"]),
+        "-ERR wrong number of arguments for 'keys' command"
+    );
+    assert_eq!(
+        raw(&mut r, &["KEYS", "a", "b"]),
+        "-ERR wrong number of arguments for 'keys' command"
+    );
 }
 
 /// Runs a full SCAN with the given options, returning every key seen (with repeats) and
@@ -162,8 +209,14 @@ fn scan_returns_every_key_exactly_once_across_shards() {
     let server = Server::start();
     let mut con = server.con();
     let all: Vec<String> = (0..1000).map(|i| format!("key:{i}")).collect();
-    let on_one = all.iter().filter(|k| shard_of(k.as_bytes(), 2) == 1).count();
-    assert!(on_one > 300 && on_one < 700, "keys must spread over both shards");
+    let on_one = all
+        .iter()
+        .filter(|k| shard_of(k.as_bytes(), 2) == 1)
+        .count();
+    assert!(
+        on_one > 300 && on_one < 700,
+        "keys must spread over both shards"
+    );
     let mut pipe = redis::pipe();
     for k in &all {
         pipe.cmd("SET").arg(k).arg("v").ignore();
@@ -180,11 +233,18 @@ fn scan_returns_every_key_exactly_once_across_shards() {
         for k in &all {
             assert_eq!(counts.get(k.as_str()), Some(&1), "{k} with {opts:?}");
         }
-        assert!(calls > 1000 / 7 / 2, "COUNT bounds each reply ({calls} calls with {opts:?})");
+        assert!(
+            calls > 1000 / 7 / 2,
+            "COUNT bounds each reply ({calls} calls with {opts:?})"
+        );
     }
     // One call with a large COUNT walks the first shard and carries on into the second.
-    let (next, keys): (String, Vec<String>) =
-        redis::cmd("SCAN").arg(0).arg("COUNT").arg(100_000).query(&mut con).unwrap();
+    let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+        .arg(0)
+        .arg("COUNT")
+        .arg(100_000)
+        .query(&mut con)
+        .unwrap();
     assert_eq!(next, "0");
     assert_eq!(keys.iter().collect::<HashSet<_>>().len(), 1000);
 }
@@ -201,8 +261,12 @@ fn scan_sees_stable_keys_once_despite_churn() {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut round = 0;
     loop {
-        let (next, keys): (String, Vec<String>) =
-            redis::cmd("SCAN").arg(&cursor).arg("COUNT").arg(5).query(&mut con).unwrap();
+        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(&cursor)
+            .arg("COUNT")
+            .arg(5)
+            .query(&mut con)
+            .unwrap();
         for k in keys {
             *seen.entry(k).or_default() += 1;
         }
@@ -211,7 +275,10 @@ fn scan_sees_stable_keys_once_despite_churn() {
             set(&mut con, &format!("temp:{round}:{j}"), "x");
         }
         for j in 0..6 {
-            let _: i64 = redis::cmd("DEL").arg(format!("temp:{round}:{j}")).query(&mut con).unwrap();
+            let _: i64 = redis::cmd("DEL")
+                .arg(format!("temp:{round}:{j}"))
+                .query(&mut con)
+                .unwrap();
         }
         round += 1;
         if next == "0" {
@@ -237,19 +304,43 @@ fn scan_match_and_type_filters() {
     }
     let (seen, _) = scan_all(&mut con, &["MATCH", "user:*", "COUNT", "5"]);
     assert_eq!(seen.len(), 200);
-    assert_eq!(seen.iter().collect::<HashSet<_>>(), users.iter().collect::<HashSet<_>>());
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>(),
+        users.iter().collect::<HashSet<_>>()
+    );
     let (seen, _) = scan_all(&mut con, &["MATCH", "user:1?", "COUNT", "50"]);
     let want: HashSet<String> = (10..20).map(|i| format!("user:{i}")).collect();
     assert_eq!(seen.into_iter().collect::<HashSet<_>>(), want);
     // MATCH * filters nothing; the last MATCH given wins.
     assert_eq!(scan_all(&mut con, &["MATCH", "*"]).0.len(), 400);
-    assert_eq!(scan_all(&mut con, &["MATCH", "user:*", "MATCH", "other:*"]).0.len(), 200);
+    assert_eq!(
+        scan_all(&mut con, &["MATCH", "user:*", "MATCH", "other:*"])
+            .0
+            .len(),
+        200
+    );
     // TYPE compares type names without regard to case; unknown types match nothing.
-    assert_eq!(scan_all(&mut con, &["TYPE", "string", "COUNT", "20"]).0.len(), 400);
+    assert_eq!(
+        scan_all(&mut con, &["TYPE", "string", "COUNT", "20"])
+            .0
+            .len(),
+        400
+    );
     assert_eq!(scan_all(&mut con, &["TYPE", "STRING"]).0.len(), 400);
-    assert_eq!(scan_all(&mut con, &["TYPE", "hash", "COUNT", "20"]).0.len(), 0);
+    assert_eq!(
+        scan_all(&mut con, &["TYPE", "hash", "COUNT", "20"]).0.len(),
+        0
+    );
     assert_eq!(scan_all(&mut con, &["TYPE", "nosuchtype"]).0.len(), 0);
-    assert_eq!(scan_all(&mut con, &["TYPE", "string", "MATCH", "other:1*", "COUNT", "3"]).0.len(), 111);
+    assert_eq!(
+        scan_all(
+            &mut con,
+            &["TYPE", "string", "MATCH", "other:1*", "COUNT", "3"]
+        )
+        .0
+        .len(),
+        111
+    );
     // SCAN reads the selected database only.
     let _: () = redis::cmd("SELECT").arg(1).query(&mut con).unwrap();
     assert_eq!(scan_all(&mut con, &[]).0.len(), 0);
@@ -262,22 +353,49 @@ fn scan_errors_and_cursor_forms() {
     set(&mut con, "a", "1");
     let mut r = server.raw();
     for bad in ["abc", " 1", "1 ", "1.5", "18446744073709551616", "-", "+"] {
-        assert_eq!(raw(&mut r, &["SCAN", bad]), "-ERR invalid cursor", "cursor {bad:?}");
+        assert_eq!(
+            raw(&mut r, &["SCAN", bad]),
+            "-ERR invalid cursor",
+            "cursor {bad:?}"
+        );
     }
     // The cursor is checked before the options.
-    assert_eq!(raw(&mut r, &["SCAN", "x", "COUNT", "0"]), "-ERR invalid cursor");
-    assert_eq!(raw(&mut r, &["SCAN", "0", "COUNT", "0"]), "-ERR syntax error");
-    assert_eq!(raw(&mut r, &["SCAN", "0", "COUNT", "-3"]), "-ERR syntax error");
-    assert_eq!(raw(&mut r, &["SCAN", "0", "COUNT", "abc"]), "-ERR value is not an integer or out of range");
+    assert_eq!(
+        raw(&mut r, &["SCAN", "x", "COUNT", "0"]),
+        "-ERR invalid cursor"
+    );
+    assert_eq!(
+        raw(&mut r, &["SCAN", "0", "COUNT", "0"]),
+        "-ERR syntax error"
+    );
+    assert_eq!(
+        raw(&mut r, &["SCAN", "0", "COUNT", "-3"]),
+        "-ERR syntax error"
+    );
+    assert_eq!(
+        raw(&mut r, &["SCAN", "0", "COUNT", "abc"]),
+        "-ERR value is not an integer or out of range"
+    );
     assert_eq!(raw(&mut r, &["SCAN", "0", "COUNT"]), "-ERR syntax error");
     assert_eq!(raw(&mut r, &["SCAN", "0", "MATCH"]), "-ERR syntax error");
     assert_eq!(raw(&mut r, &["SCAN", "0", "TYPE"]), "-ERR syntax error");
-    assert_eq!(raw(&mut r, &["SCAN", "0", "FOO", "bar"]), "-ERR syntax error");
-    assert_eq!(raw(&mut r, &["SCAN"]), "-ERR wrong number of arguments for 'scan' command");
+    assert_eq!(
+        raw(&mut r, &["SCAN", "0", "FOO", "bar"]),
+        "-ERR syntax error"
+    );
+    assert_eq!(
+        raw(&mut r, &["SCAN"]),
+        "-ERR wrong number of arguments for 'scan' command"
+    );
     // strtoul forms: an explicit sign, leading zeros, the empty string (cursor 0).
     for ok in ["+0", "00", ""] {
-        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN").arg(ok).query(&mut con).unwrap();
-        assert_eq!((next.as_str(), keys), ("0", vec!["a".to_string()]), "cursor {ok:?}");
+        let (next, keys): (String, Vec<String>) =
+            redis::cmd("SCAN").arg(ok).query(&mut con).unwrap();
+        assert_eq!(
+            (next.as_str(), keys),
+            ("0", vec!["a".to_string()]),
+            "cursor {ok:?}"
+        );
     }
     // A cursor past every shard's end is simply finished.
     let (next, keys): (String, Vec<String>) = redis::cmd("SCAN").arg("-1").query(&mut con).unwrap();
@@ -293,7 +411,10 @@ fn randomkey_picks_live_keys_from_every_shard() {
     assert_eq!(k, None);
     let mut r = server.raw();
     assert_eq!(raw(&mut r, &["RANDOMKEY"]), "$-1");
-    assert_eq!(raw(&mut r, &["RANDOMKEY", "x"]), "-ERR wrong number of arguments for 'randomkey' command");
+    assert_eq!(
+        raw(&mut r, &["RANDOMKEY", "x"]),
+        "-ERR wrong number of arguments for 'randomkey' command"
+    );
 
     // Keys on one shard only: whichever shard is asked first, a key comes back.
     let only = keys_on_shard(1, 2, 3, "only");
@@ -357,21 +478,41 @@ fn rename_same_and_cross_shard() {
     for (src, dst) in pairs("rn") {
         // Plain rename: value moves, source goes away.
         set(&mut con, &src, "v1");
-        let ok: String = redis::cmd("RENAME").arg(&src).arg(&dst).query(&mut con).unwrap();
+        let ok: String = redis::cmd("RENAME")
+            .arg(&src)
+            .arg(&dst)
+            .query(&mut con)
+            .unwrap();
         assert_eq!(ok, "OK");
         assert_eq!(get(&mut con, &src), None);
         assert_eq!(get(&mut con, &dst).as_deref(), Some("v1"));
         assert_eq!(pttl(&mut con, &dst), -1);
 
         // The source's TTL moves with it; the destination's old value and TTL are gone.
-        let _: () = redis::cmd("SET").arg(&src).arg("v2").arg("EX").arg(100).query(&mut con).unwrap();
-        let _: () = redis::cmd("SET").arg(&dst).arg("old").arg("EX").arg(5000).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(&src)
+            .arg("v2")
+            .arg("EX")
+            .arg(100)
+            .query(&mut con)
+            .unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(&dst)
+            .arg("old")
+            .arg("EX")
+            .arg(5000)
+            .query(&mut con)
+            .unwrap();
         assert_eq!(raw(&mut r, &["RENAME", &src, &dst]), "+OK");
         assert_eq!(get(&mut con, &dst).as_deref(), Some("v2"));
         let t = pttl(&mut con, &dst);
         assert!(t > 95_000 && t <= 100_000, "ttl {t}");
         // A source without TTL clears the destination's TTL.
-        let _: () = redis::cmd("SET").arg(&src).arg("v3").query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(&src)
+            .arg("v3")
+            .query(&mut con)
+            .unwrap();
         assert_eq!(raw(&mut r, &["RENAME", &src, &dst]), "+OK");
         assert_eq!(pttl(&mut con, &dst), -1);
 
@@ -386,25 +527,52 @@ fn rename_same_and_cross_shard() {
         assert_eq!(raw(&mut r, &["RENAMENX", &dst, &dst]), ":0");
         set(&mut con, &src, "s");
         assert_eq!(raw(&mut r, &["RENAMENX", &src, &dst]), ":0");
-        assert_eq!(get(&mut con, &src).as_deref(), Some("s"), "a refused RENAMENX keeps the source");
+        assert_eq!(
+            get(&mut con, &src).as_deref(),
+            Some("s"),
+            "a refused RENAMENX keeps the source"
+        );
         assert_eq!(get(&mut con, &dst).as_deref(), Some("v3"));
         let _: i64 = redis::cmd("DEL").arg(&dst).query(&mut con).unwrap();
-        let _: i64 = redis::cmd("PEXPIRE").arg(&src).arg(60_000).query(&mut con).unwrap();
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(&src)
+            .arg(60_000)
+            .query(&mut con)
+            .unwrap();
         assert_eq!(raw(&mut r, &["RENAMENX", &src, &dst]), ":1");
         assert_eq!(get(&mut con, &src), None);
         assert_eq!(get(&mut con, &dst).as_deref(), Some("s"));
         let t = pttl(&mut con, &dst);
         assert!(t > 55_000 && t <= 60_000, "RENAMENX keeps the TTL: {t}");
         // An expired source is missing.
-        let _: () = redis::cmd("SET").arg(&src).arg("x").arg("PX").arg(1).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(&src)
+            .arg("x")
+            .arg("PX")
+            .arg(1)
+            .query(&mut con)
+            .unwrap();
         std::thread::sleep(Duration::from_millis(10));
         assert_eq!(raw(&mut r, &["RENAME", &src, &dst]), "-ERR no such key");
         assert_eq!(get(&mut con, &dst).as_deref(), Some("s"));
-        let _: i64 = redis::cmd("DEL").arg(&src).arg(&dst).query(&mut con).unwrap();
+        let _: i64 = redis::cmd("DEL")
+            .arg(&src)
+            .arg(&dst)
+            .query(&mut con)
+            .unwrap();
     }
-    assert_eq!(raw(&mut r, &["RENAME", "a"]), "-ERR wrong number of arguments for 'rename' command");
-    assert_eq!(raw(&mut r, &["RENAME", "a", "b", "c"]), "-ERR wrong number of arguments for 'rename' command");
-    assert_eq!(raw(&mut r, &["RENAMENX", "a"]), "-ERR wrong number of arguments for 'renamenx' command");
+    assert_eq!(
+        raw(&mut r, &["RENAME", "a"]),
+        "-ERR wrong number of arguments for 'rename' command"
+    );
+    assert_eq!(
+        raw(&mut r, &["RENAME", "a", "b", "c"]),
+        "-ERR wrong number of arguments for 'rename' command"
+    );
+    assert_eq!(
+        raw(&mut r, &["RENAMENX", "a"]),
+        "-ERR wrong number of arguments for 'renamenx' command"
+    );
 }
 
 #[test]
@@ -414,14 +582,30 @@ fn rename_works_in_other_databases() {
     let _: () = redis::cmd("SELECT").arg(5).query(&mut con).unwrap();
     for (src, dst) in pairs("db") {
         set(&mut con, &src, "v");
-        let _: () = redis::cmd("RENAME").arg(&src).arg(&dst).query(&mut con).unwrap();
+        let _: () = redis::cmd("RENAME")
+            .arg(&src)
+            .arg(&dst)
+            .query(&mut con)
+            .unwrap();
         assert_eq!(get(&mut con, &dst).as_deref(), Some("v"));
-        let c: i64 = redis::cmd("COPY").arg(&dst).arg(&src).query(&mut con).unwrap();
+        let c: i64 = redis::cmd("COPY")
+            .arg(&dst)
+            .arg(&src)
+            .query(&mut con)
+            .unwrap();
         assert_eq!(c, 1);
-        let _: i64 = redis::cmd("DEL").arg(&src).arg(&dst).query(&mut con).unwrap();
+        let _: i64 = redis::cmd("DEL")
+            .arg(&src)
+            .arg(&dst)
+            .query(&mut con)
+            .unwrap();
     }
     let _: () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
-    assert_eq!(int(&mut con, &["DBSIZE"]), 0, "database 0 was never touched");
+    assert_eq!(
+        int(&mut con, &["DBSIZE"]),
+        0,
+        "database 0 was never touched"
+    );
 }
 
 #[test]
@@ -431,9 +615,19 @@ fn copy_same_and_cross_shard() {
     let mut r = server.raw();
     for (src, dst) in pairs("cp") {
         assert_eq!(raw(&mut r, &["COPY", &src, &dst]), ":0", "missing source");
-        let _: () = redis::cmd("SET").arg(&src).arg("v").arg("PX").arg(80_000).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(&src)
+            .arg("v")
+            .arg("PX")
+            .arg(80_000)
+            .query(&mut con)
+            .unwrap();
         assert_eq!(raw(&mut r, &["COPY", &src, &dst]), ":1");
-        assert_eq!(get(&mut con, &src).as_deref(), Some("v"), "the source stays");
+        assert_eq!(
+            get(&mut con, &src).as_deref(),
+            Some("v"),
+            "the source stays"
+        );
         assert_eq!(get(&mut con, &dst).as_deref(), Some("v"));
         let t = pttl(&mut con, &dst);
         assert!(t > 75_000 && t <= 80_000, "COPY copies the TTL: {t}");
@@ -445,36 +639,81 @@ fn copy_same_and_cross_shard() {
         assert_eq!(raw(&mut r, &["COPY", &src, &dst, "REPLACE"]), ":1");
         assert_eq!(get(&mut con, &dst).as_deref(), Some("w"));
         assert_eq!(pttl(&mut con, &dst), -1, "the source had no TTL");
-        assert_eq!(raw(&mut r, &["copy", &src, &dst, "replace", "replace"]), ":1");
+        assert_eq!(
+            raw(&mut r, &["copy", &src, &dst, "replace", "replace"]),
+            ":1"
+        );
 
         // Into another database (DB and REPLACE in any order).
         assert_eq!(raw(&mut r, &["COPY", &src, &dst, "DB", "3"]), ":1");
         assert_eq!(raw(&mut r, &["COPY", &src, &dst, "DB", "3"]), ":0");
-        assert_eq!(raw(&mut r, &["COPY", &src, &dst, "REPLACE", "DB", "3"]), ":1");
-        assert_eq!(raw(&mut r, &["COPY", &src, &src, "DB", "3"]), ":1", "same name, other db");
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &dst, "REPLACE", "DB", "3"]),
+            ":1"
+        );
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &src, "DB", "3"]),
+            ":1",
+            "same name, other db"
+        );
         let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
         assert_eq!(get(&mut con, &dst).as_deref(), Some("w"));
         assert_eq!(get(&mut con, &src).as_deref(), Some("w"));
-        let _: i64 = redis::cmd("DEL").arg(&src).arg(&dst).query(&mut con).unwrap();
+        let _: i64 = redis::cmd("DEL")
+            .arg(&src)
+            .arg(&dst)
+            .query(&mut con)
+            .unwrap();
         let _: () = redis::cmd("SELECT").arg(0).query(&mut con).unwrap();
 
         // Errors.
-        assert_eq!(raw(&mut r, &["COPY", &src, &src]), "-ERR source and destination objects are the same");
-        assert_eq!(raw(&mut r, &["COPY", &src, &src, "DB", "0"]), "-ERR source and destination objects are the same");
-        assert_eq!(raw(&mut r, &["COPY", &src, &dst, "DB", "16"]), "-ERR DB index is out of range");
-        assert_eq!(raw(&mut r, &["COPY", &src, &dst, "DB", "-1"]), "-ERR DB index is out of range");
-        assert_eq!(raw(&mut r, &["COPY", &src, &dst, "DB", "x"]), "-ERR value is not an integer or out of range");
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &src]),
+            "-ERR source and destination objects are the same"
+        );
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &src, "DB", "0"]),
+            "-ERR source and destination objects are the same"
+        );
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &dst, "DB", "16"]),
+            "-ERR DB index is out of range"
+        );
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &dst, "DB", "-1"]),
+            "-ERR DB index is out of range"
+        );
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &dst, "DB", "x"]),
+            "-ERR value is not an integer or out of range"
+        );
         assert_eq!(
             raw(&mut r, &["COPY", &src, &dst, "DB", "4294967296"]),
             "-ERR value is not an integer or out of range"
         );
-        assert_eq!(raw(&mut r, &["COPY", &src, &dst, "DB"]), "-ERR syntax error");
-        assert_eq!(raw(&mut r, &["COPY", &src, &dst, "FOO"]), "-ERR syntax error");
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &dst, "DB"]),
+            "-ERR syntax error"
+        );
+        assert_eq!(
+            raw(&mut r, &["COPY", &src, &dst, "FOO"]),
+            "-ERR syntax error"
+        );
         // Option errors come before the source lookup.
-        assert_eq!(raw(&mut r, &["COPY", "missing", &dst, "FOO"]), "-ERR syntax error");
-        let _: i64 = redis::cmd("DEL").arg(&src).arg(&dst).query(&mut con).unwrap();
+        assert_eq!(
+            raw(&mut r, &["COPY", "missing", &dst, "FOO"]),
+            "-ERR syntax error"
+        );
+        let _: i64 = redis::cmd("DEL")
+            .arg(&src)
+            .arg(&dst)
+            .query(&mut con)
+            .unwrap();
     }
-    assert_eq!(raw(&mut r, &["COPY", "a"]), "-ERR wrong number of arguments for 'copy' command");
+    assert_eq!(
+        raw(&mut r, &["COPY", "a"]),
+        "-ERR wrong number of arguments for 'copy' command"
+    );
 }
 
 #[test]
@@ -484,7 +723,13 @@ fn move_between_databases() {
     let mut r = server.raw();
     let (a, b) = pair("mv");
     for k in [&a, &b] {
-        let _: () = redis::cmd("SET").arg(k).arg("v").arg("EX").arg(500).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(k)
+            .arg("v")
+            .arg("EX")
+            .arg(500)
+            .query(&mut con)
+            .unwrap();
         assert_eq!(raw(&mut r, &["MOVE", k, "1"]), ":1");
         assert_eq!(int(&mut con, &["EXISTS", k]), 0);
         let _: () = redis::cmd("SELECT").arg(1).query(&mut con).unwrap();
@@ -498,17 +743,35 @@ fn move_between_databases() {
         assert_eq!(get(&mut con, k).as_deref(), Some("new"));
         assert_eq!(int(&mut con, &["DEL", k]), 1);
         assert_eq!(raw(&mut r, &["MOVE", k, "1"]), ":0", "missing source");
-        assert_eq!(raw(&mut r, &["MOVE", k, "0"]), "-ERR source and destination objects are the same");
-        assert_eq!(raw(&mut r, &["MOVE", k, "16"]), "-ERR DB index is out of range");
-        assert_eq!(raw(&mut r, &["MOVE", k, "-1"]), "-ERR DB index is out of range");
-        assert_eq!(raw(&mut r, &["MOVE", k, "one"]), "-ERR value is not an integer or out of range");
+        assert_eq!(
+            raw(&mut r, &["MOVE", k, "0"]),
+            "-ERR source and destination objects are the same"
+        );
+        assert_eq!(
+            raw(&mut r, &["MOVE", k, "16"]),
+            "-ERR DB index is out of range"
+        );
+        assert_eq!(
+            raw(&mut r, &["MOVE", k, "-1"]),
+            "-ERR DB index is out of range"
+        );
+        assert_eq!(
+            raw(&mut r, &["MOVE", k, "one"]),
+            "-ERR value is not an integer or out of range"
+        );
     }
     // Back from database 1 to 0, from a connection that selected 1.
     assert_eq!(raw(&mut r, &["SELECT", "1"]), "+OK");
     assert_eq!(raw(&mut r, &["MOVE", &a, "0"]), ":1");
-    assert_eq!(raw(&mut r, &["MOVE", &a, "1"]), "-ERR source and destination objects are the same");
+    assert_eq!(
+        raw(&mut r, &["MOVE", &a, "1"]),
+        "-ERR source and destination objects are the same"
+    );
     assert_eq!(get(&mut con, &a).as_deref(), Some("v"));
-    assert_eq!(raw(&mut r, &["MOVE", &a]), "-ERR wrong number of arguments for 'move' command");
+    assert_eq!(
+        raw(&mut r, &["MOVE", &a]),
+        "-ERR wrong number of arguments for 'move' command"
+    );
 }
 
 #[test]
@@ -519,12 +782,20 @@ fn object_subcommands() {
     let (a, b) = pair("obj");
     let long = "x".repeat(45);
     let enc = |con: &mut Connection, k: &str| -> Option<String> {
-        redis::cmd("OBJECT").arg("ENCODING").arg(k).query(con).unwrap()
+        redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(k)
+            .query(con)
+            .unwrap()
     };
     for k in [&a, &b] {
         set(&mut con, k, "123");
         assert_eq!(enc(&mut con, k).as_deref(), Some("int"));
-        assert_eq!(int(&mut con, &["OBJECT", "REFCOUNT", k]), 2147483647, "small ints are shared");
+        assert_eq!(
+            int(&mut con, &["OBJECT", "REFCOUNT", k]),
+            2147483647,
+            "small ints are shared"
+        );
         set(&mut con, k, "10000");
         assert_eq!(int(&mut con, &["OBJECT", "REFCOUNT", k]), 1);
         set(&mut con, k, "-5");
@@ -559,7 +830,11 @@ fn object_subcommands() {
         let _: i64 = redis::cmd("EXISTS").arg(k).query(&mut con).unwrap();
         let _: String = redis::cmd("TYPE").arg(k).query(&mut con).unwrap();
         let _: i64 = redis::cmd("TTL").arg(k).query(&mut con).unwrap();
-        let _: Option<String> = redis::cmd("OBJECT").arg("ENCODING").arg(k).query(&mut con).unwrap();
+        let _: Option<String> = redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(k)
+            .query(&mut con)
+            .unwrap();
         let idle = int(&mut con, &["OBJECT", "IDLETIME", k]);
         assert!((2..=4).contains(&idle), "idle {idle}");
     }
@@ -571,16 +846,43 @@ fn object_subcommands() {
 
     // HELP and errors.
     let help: Vec<String> = redis::cmd("OBJECT").arg("HELP").query(&mut con).unwrap();
-    assert_eq!(help[0], "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    for sub in ["ENCODING <key>", "FREQ <key>", "IDLETIME <key>", "REFCOUNT <key>", "HELP"] {
+    assert_eq!(
+        help[0],
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
+    for sub in [
+        "ENCODING <key>",
+        "FREQ <key>",
+        "IDLETIME <key>",
+        "REFCOUNT <key>",
+        "HELP",
+    ] {
         assert!(help.iter().any(|l| l == sub), "{sub}");
     }
-    assert_eq!(raw(&mut r, &["OBJECT", "foo"]), "-ERR unknown subcommand 'foo'. Try OBJECT HELP.");
-    assert_eq!(raw(&mut r, &["OBJECT", "foo", &a]), "-ERR unknown subcommand 'foo'. Try OBJECT HELP.");
-    assert_eq!(raw(&mut r, &["OBJECT", "ENCODING"]), "-ERR wrong number of arguments for 'object|encoding' command");
-    assert_eq!(raw(&mut r, &["OBJECT", "Freq", &a, &b]), "-ERR wrong number of arguments for 'object|freq' command");
-    assert_eq!(raw(&mut r, &["OBJECT", "HELP", "x"]), "-ERR wrong number of arguments for 'object|help' command");
-    assert_eq!(raw(&mut r, &["OBJECT"]), "-ERR wrong number of arguments for 'object' command");
+    assert_eq!(
+        raw(&mut r, &["OBJECT", "foo"]),
+        "-ERR unknown subcommand 'foo'. Try OBJECT HELP."
+    );
+    assert_eq!(
+        raw(&mut r, &["OBJECT", "foo", &a]),
+        "-ERR unknown subcommand 'foo'. Try OBJECT HELP."
+    );
+    assert_eq!(
+        raw(&mut r, &["OBJECT", "ENCODING"]),
+        "-ERR wrong number of arguments for 'object|encoding' command"
+    );
+    assert_eq!(
+        raw(&mut r, &["OBJECT", "Freq", &a, &b]),
+        "-ERR wrong number of arguments for 'object|freq' command"
+    );
+    assert_eq!(
+        raw(&mut r, &["OBJECT", "HELP", "x"]),
+        "-ERR wrong number of arguments for 'object|help' command"
+    );
+    assert_eq!(
+        raw(&mut r, &["OBJECT"]),
+        "-ERR wrong number of arguments for 'object' command"
+    );
 }
 
 #[test]
@@ -593,7 +895,13 @@ fn expired_keys_are_invisible_to_generic_commands() {
     set(&mut con, &x, "1");
     set(&mut con, &y, "1");
     for k in [&a, &b] {
-        let _: () = redis::cmd("SET").arg(k).arg("v").arg("PX").arg(1).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(k)
+            .arg("v")
+            .arg("PX")
+            .arg(1)
+            .query(&mut con)
+            .unwrap();
     }
     std::thread::sleep(Duration::from_millis(20));
     for k in [&a, &b] {
@@ -607,7 +915,12 @@ fn expired_keys_are_invisible_to_generic_commands() {
     assert_eq!(int(&mut con, &["EXISTS", &a, &b, &x, &y]), 2);
     assert_eq!(int(&mut con, &["TOUCH", &a, &b, &x, &y]), 2);
     assert_eq!(int(&mut con, &["DEL", &a, &b]), 0);
-    let (_, keys): (String, Vec<String>) = redis::cmd("SCAN").arg(0).arg("COUNT").arg(1000).query(&mut con).unwrap();
+    let (_, keys): (String, Vec<String>) = redis::cmd("SCAN")
+        .arg(0)
+        .arg("COUNT")
+        .arg(1000)
+        .query(&mut con)
+        .unwrap();
     let keys: HashSet<String> = keys.into_iter().collect();
     assert_eq!(keys, [x.clone(), y.clone()].into_iter().collect());
 }
@@ -625,7 +938,10 @@ fn scan_and_moves_with_one_and_three_shards() {
         }
         let (seen, _) = scan_all(&mut con, &["COUNT", "4"]);
         assert_eq!(seen.len(), 300, "{shards} shards");
-        assert_eq!(seen.iter().collect::<HashSet<_>>(), all.iter().collect::<HashSet<_>>());
+        assert_eq!(
+            seen.iter().collect::<HashSet<_>>(),
+            all.iter().collect::<HashSet<_>>()
+        );
         let k: String = redis::cmd("RANDOMKEY").query(&mut con).unwrap();
         assert!(all.contains(&k));
         // Keys on every pair of shards.
@@ -633,8 +949,18 @@ fn scan_and_moves_with_one_and_three_shards() {
             let j = (i + 1) % shards;
             let src = keys_on_shard(i, shards, 1, "src")[0].clone();
             let dst = keys_on_shard(j, shards, 1, "dst")[0].clone();
-            let _: () = redis::cmd("SET").arg(&src).arg("x").arg("EX").arg(77).query(&mut con).unwrap();
-            let _: () = redis::cmd("RENAME").arg(&src).arg(&dst).query(&mut con).unwrap();
+            let _: () = redis::cmd("SET")
+                .arg(&src)
+                .arg("x")
+                .arg("EX")
+                .arg(77)
+                .query(&mut con)
+                .unwrap();
+            let _: () = redis::cmd("RENAME")
+                .arg(&src)
+                .arg(&dst)
+                .query(&mut con)
+                .unwrap();
             assert_eq!(int(&mut con, &["TTL", &dst]), 77);
             assert_eq!(int(&mut con, &["COPY", &dst, &src]), 1);
             assert_eq!(int(&mut con, &["EXISTS", &src, &dst]), 2);

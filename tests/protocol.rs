@@ -15,13 +15,7 @@ use common::{keys_on_shard, RawCon, Server};
 
 /// Encodes one command as a RESP multibulk request.
 fn resp(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    common::encode(args)
 }
 
 fn bulk(v: &[u8]) -> Vec<u8> {
@@ -41,13 +35,20 @@ fn assert_open(con: &mut RawCon) {
 /// `RawCon::closed`, a connection that stays open fails this (instead of timing out
 /// into "closed").
 fn assert_closed(con: &mut RawCon) {
-    con.s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    con.s
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut b = [0u8; 256];
     match con.s.read(&mut b) {
         Ok(0) => {}
-        Ok(n) => panic!("expected the connection to be closed, got {:?}", String::from_utf8_lossy(&b[..n])),
+        Ok(n) => panic!(
+            "expected the connection to be closed, got {:?}",
+            String::from_utf8_lossy(&b[..n])
+        ),
         Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
-        Err(e) => panic!("expected the connection to be closed, read failed with {e} (still open?)"),
+        Err(e) => {
+            panic!("expected the connection to be closed, read failed with {e} (still open?)")
+        }
     }
 }
 
@@ -61,7 +62,10 @@ fn assert_silent(con: &mut RawCon, wait: Duration) {
     match r {
         Err(e) if e.kind() == ErrorKind::WouldBlock => {}
         Ok(0) => panic!("connection closed unexpectedly"),
-        Ok(n) => panic!("unexpected early reply {:?}", String::from_utf8_lossy(&b[..n])),
+        Ok(n) => panic!(
+            "unexpected early reply {:?}",
+            String::from_utf8_lossy(&b[..n])
+        ),
         Err(e) => panic!("read: {e}"),
     }
 }
@@ -117,10 +121,22 @@ fn commands_before_a_protocol_error_are_answered() {
 #[test]
 fn expected_dollar() {
     let server = Server::start();
-    expect_protocol_error(&server, b"*1\r\n+foo\r\n", "-ERR Protocol error: expected '$', got '+'\r\n");
-    expect_protocol_error(&server, b"*2\r\n$3\r\nGET\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'\r\n");
+    expect_protocol_error(
+        &server,
+        b"*1\r\n+foo\r\n",
+        "-ERR Protocol error: expected '$', got '+'\r\n",
+    );
+    expect_protocol_error(
+        &server,
+        b"*2\r\n$3\r\nGET\r\n:1\r\n",
+        "-ERR Protocol error: expected '$', got ':'\r\n",
+    );
     // A CR where the `$` should be is shown as a space so the reply stays one line.
-    expect_protocol_error(&server, b"*1\r\n\r\n", "-ERR Protocol error: expected '$', got ' '\r\n");
+    expect_protocol_error(
+        &server,
+        b"*1\r\n\r\n",
+        "-ERR Protocol error: expected '$', got ' '\r\n",
+    );
 }
 
 #[test]
@@ -146,7 +162,11 @@ fn bulk_length_limit() {
 #[test]
 fn multibulk_count_limit() {
     let server = Server::start();
-    expect_protocol_error(&server, b"*1048577\r\n", "-ERR Protocol error: invalid multibulk length\r\n");
+    expect_protocol_error(
+        &server,
+        b"*1048577\r\n",
+        "-ERR Protocol error: invalid multibulk length\r\n",
+    );
     // The largest count allowed: DEL with 1048575 keys, all the same key.
     let mut con = server.raw();
     con.send(b"SET k v\r\n");
@@ -164,13 +184,25 @@ fn multibulk_count_limit() {
 fn too_big_inline_and_header_lines() {
     let server = Server::start();
     let long = vec![b'a'; 70 * 1024];
-    expect_protocol_error(&server, &long, "-ERR Protocol error: too big inline request\r\n");
+    expect_protocol_error(
+        &server,
+        &long,
+        "-ERR Protocol error: too big inline request\r\n",
+    );
     let mut count = b"*".to_vec();
     count.extend(std::iter::repeat_n(b'1', 70 * 1024));
-    expect_protocol_error(&server, &count, "-ERR Protocol error: too big mbulk count string\r\n");
+    expect_protocol_error(
+        &server,
+        &count,
+        "-ERR Protocol error: too big mbulk count string\r\n",
+    );
     let mut header = b"*1\r\n$".to_vec();
     header.extend(std::iter::repeat_n(b'1', 70 * 1024));
-    expect_protocol_error(&server, &header, "-ERR Protocol error: too big bulk count string\r\n");
+    expect_protocol_error(
+        &server,
+        &header,
+        "-ERR Protocol error: too big bulk count string\r\n",
+    );
     // Just under the inline limit, with its newline, is an ordinary command.
     let mut con = server.raw();
     let word = vec![b'x'; 60 * 1024];
@@ -196,11 +228,23 @@ fn unbalanced_quotes() {
 
 #[test]
 fn query_buffer_limit_closes_the_client() {
-    let server = Server::start_with(2, &["--proto_max_bulk_len", "8mb", "--client_query_buffer_limit", "2mb"]);
+    let server = Server::start_with(
+        2,
+        &[
+            "--proto_max_bulk_len",
+            "8mb",
+            "--client_query_buffer_limit",
+            "2mb",
+        ],
+    );
     let mut bystander = server.con();
     // A command under the limit is fine.
     let ok_value = vec![b'o'; 1536 * 1024];
-    let _: () = redis::cmd("SET").arg("fits").arg(&ok_value).query(&mut bystander).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("fits")
+        .arg(&ok_value)
+        .query(&mut bystander)
+        .unwrap();
 
     // A 4 MiB bulk (allowed by proto_max_bulk_len) sent slowly: once more than 2 MiB of
     // it is buffered, the client is told why and disconnected. Sending stops a little
@@ -215,12 +259,18 @@ fn query_buffer_limit_closes_the_client() {
         sent += chunk.len();
         std::thread::sleep(Duration::from_millis(2));
     }
-    assert_eq!(con.line(), "-ERR Protocol error: client query buffer exceeds client_query_buffer_limit\r\n");
+    assert_eq!(
+        con.line(),
+        "-ERR Protocol error: client query buffer exceeds client_query_buffer_limit\r\n"
+    );
     assert_closed(&mut con);
 
     let got: Vec<u8> = redis::cmd("GET").arg("fits").query(&mut bystander).unwrap();
     assert_eq!(got, ok_value);
-    let exists: i64 = redis::cmd("EXISTS").arg("big").query(&mut bystander).unwrap();
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg("big")
+        .query(&mut bystander)
+        .unwrap();
     assert_eq!(exists, 0);
     assert_open(&mut server.raw());
 }
@@ -329,11 +379,17 @@ fn pipeline_of_ten_thousand_commands() {
         let mut con = server.raw();
         let got = send_and_read(&mut con, req.clone(), expected.len());
         if got != expected {
-            let at = got.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(got.len());
+            let at = got
+                .iter()
+                .zip(&expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.len());
             panic!(
                 "round {round}: replies differ at byte {at}: got {:?}, expected {:?}",
                 String::from_utf8_lossy(&got[at.saturating_sub(40)..(at + 40).min(got.len())]),
-                String::from_utf8_lossy(&expected[at.saturating_sub(40)..(at + 40).min(expected.len())])
+                String::from_utf8_lossy(
+                    &expected[at.saturating_sub(40)..(at + 40).min(expected.len())]
+                )
             );
         }
         assert_silent(&mut con, Duration::from_millis(20));
@@ -381,13 +437,19 @@ fn huge_reads_flush_replies_in_order() {
         let mut con = server.raw();
         let got = send_and_read(&mut con, req, expected.len());
         if got != expected {
-            let at = got.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(got.len());
+            let at = got
+                .iter()
+                .zip(&expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.len());
             panic!(
                 "round {round}: {} of {} bytes, first difference at {at}: got {:?}, expected {:?}",
                 got.len(),
                 expected.len(),
                 String::from_utf8_lossy(&got[at.saturating_sub(40)..(at + 40).min(got.len())]),
-                String::from_utf8_lossy(&expected[at.saturating_sub(40)..(at + 40).min(expected.len())])
+                String::from_utf8_lossy(
+                    &expected[at.saturating_sub(40)..(at + 40).min(expected.len())]
+                )
             );
         }
         assert_open(&mut con);
@@ -442,7 +504,10 @@ fn ten_megabyte_values() {
     let got: Vec<u8> = redis::cmd("GET").arg(b).query(&mut con).unwrap();
     assert!(got == vb, "value on shard 1 differs");
     let both: Vec<Vec<u8>> = redis::cmd("MGET").arg(b).arg(a).query(&mut con).unwrap();
-    assert!(both.len() == 2 && both[0] == vb && both[1] == va, "MGET of both values differs");
+    assert!(
+        both.len() == 2 && both[0] == vb && both[1] == va,
+        "MGET of both values differs"
+    );
 
     // The same through a raw socket in one write, followed by a small command.
     let mut raw = server.raw();
@@ -457,9 +522,15 @@ fn ten_megabyte_values() {
 
 fn read_expect(stream: &mut TcpStream, want: &[u8]) -> Result<(), String> {
     let mut got = vec![0; want.len()];
-    stream.read_exact(&mut got).map_err(|e| format!("read: {e}"))?;
+    stream
+        .read_exact(&mut got)
+        .map_err(|e| format!("read: {e}"))?;
     if got != want {
-        return Err(format!("got {:?}, want {:?}", String::from_utf8_lossy(&got), String::from_utf8_lossy(want)));
+        return Err(format!(
+            "got {:?}, want {:?}",
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(want)
+        ));
     }
     Ok(())
 }
@@ -506,13 +577,20 @@ fn many_connections_come_and_go() {
     let steady = {
         let stop = stop.clone();
         let mut con = server.con();
-        let keys = [keys_on_shard(0, 2, 1, "steady")[0].clone(), keys_on_shard(1, 2, 1, "steady")[0].clone()];
+        let keys = [
+            keys_on_shard(0, 2, 1, "steady")[0].clone(),
+            keys_on_shard(1, 2, 1, "steady")[0].clone(),
+        ];
         std::thread::spawn(move || {
             let mut rounds = 0u64;
             while !stop.load(Ordering::Relaxed) || rounds < 10 {
                 let key = &keys[(rounds % 2) as usize];
                 let value = format!("v{rounds}");
-                let _: () = redis::cmd("SET").arg(key).arg(&value).query(&mut con).unwrap();
+                let _: () = redis::cmd("SET")
+                    .arg(key)
+                    .arg(&value)
+                    .query(&mut con)
+                    .unwrap();
                 let got: String = redis::cmd("GET").arg(key).query(&mut con).unwrap();
                 assert_eq!(got, value);
                 rounds += 1;
@@ -546,12 +624,24 @@ fn many_connections_come_and_go() {
             })
         })
         .collect();
-    let errors: Vec<String> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
-    assert!(errors.is_empty(), "{} failures, first: {:?}", errors.len(), &errors[..errors.len().min(5)]);
+    let errors: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} failures, first: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
     stop.store(true, Ordering::Relaxed);
     let rounds = steady.join().unwrap();
     assert!(rounds >= 10);
-    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
 
     // Every connection that did a SET and GET left its key behind.
     let mut con = server.con();
@@ -590,7 +680,10 @@ fn maxclients_rejects_the_extra_connection() {
         if list.lines().count() == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "old connections still listed: {list}");
+        assert!(
+            Instant::now() < deadline,
+            "old connections still listed: {list}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut second = server.raw();
@@ -612,7 +705,10 @@ fn maxclients_rejects_the_extra_connection() {
             "-ERR max number of clients reached\r\n" => {}
             other => panic!("unexpected reply {other:?}"),
         }
-        assert!(Instant::now() < deadline, "the freed connection slot was never reused");
+        assert!(
+            Instant::now() < deadline,
+            "the freed connection slot was never reused"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let _: () = redis::cmd("PING").query(&mut first).unwrap();

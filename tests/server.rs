@@ -6,63 +6,37 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{keys_on_shard, RawCon, Server};
+use common::{arity_err, keys_on_shard, RawCon, Server};
 use redis::Value;
 
-/// Encodes a command as a RESP array of bulk strings.
-fn encode(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// Reads one complete reply and returns its bytes as text.
-fn read_reply(r: &mut RawCon) -> String {
-    let mut out = String::new();
-    read_into(r, &mut out);
-    out
-}
-
-fn read_into(r: &mut RawCon, out: &mut String) {
-    let line = r.line();
-    assert!(!line.is_empty(), "connection closed while reading a reply (so far: {out:?})");
-    out.push_str(&line);
-    let n: i64 = line[1..].trim_end().parse().unwrap_or(0);
-    match &line[..1] {
-        "$" | "=" | "!" if n >= 0 => out.push_str(&String::from_utf8_lossy(&r.read_n(n as usize + 2))),
-        "*" | "~" | ">" => (0..n.max(0)).for_each(|_| read_into(r, out)),
-        "%" | "|" => (0..2 * n.max(0)).for_each(|_| read_into(r, out)),
-        _ => {}
-    }
-}
-
-/// Sends one command and returns its reply as text.
+/// Sends one command and returns its whole reply as text.
 fn call(r: &mut RawCon, args: &[&str]) -> String {
-    r.send(&encode(args));
-    read_reply(r)
-}
-
-fn arity_err(name: &str) -> String {
-    format!("-ERR wrong number of arguments for '{name}' command\r\n")
+    r.call(args)
 }
 
 /// INFO's `field:value` lines as a map.
 fn info(con: &mut redis::Connection, sections: &[&str]) -> HashMap<String, String> {
     let text: String = redis::cmd("INFO").arg(sections).query(con).unwrap();
-    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn num(map: &HashMap<String, String>, field: &str) -> u64 {
-    map.get(field).unwrap_or_else(|| panic!("INFO has no {field}: {map:?}")).parse().unwrap()
+    map.get(field)
+        .unwrap_or_else(|| panic!("INFO has no {field}: {map:?}"))
+        .parse()
+        .unwrap()
 }
 
 /// `keys=1,expires=2,...` as a map.
 fn fields(value: &str) -> HashMap<String, u64> {
-    value.split(',').filter_map(|f| f.split_once('=')).map(|(k, v)| (k.to_string(), v.parse().unwrap())).collect()
+    value
+        .split(',')
+        .filter_map(|f| f.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
+        .collect()
 }
 
 fn dbsize(con: &mut redis::Connection) -> i64 {
@@ -92,13 +66,19 @@ fn wait_clients(con: &mut redis::Connection, want: u64) {
         if n == want {
             return;
         }
-        assert!(Instant::now() < deadline, "connected_clients stays {n}, want {want}");
+        assert!(
+            Instant::now() < deadline,
+            "connected_clients stays {n}, want {want}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 fn unix_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 // ---------------------------------------------------------------------------
@@ -113,7 +93,13 @@ fn info_counts_keys_per_shard_and_database() {
         set(&mut con, &format!("info:{i}"), "v");
     }
     for i in 0..10 {
-        let _: () = redis::cmd("SET").arg(format!("ttl:{i}")).arg("v").arg("EX").arg(1000).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("ttl:{i}"))
+            .arg("v")
+            .arg("EX")
+            .arg(1000)
+            .query(&mut con)
+            .unwrap();
     }
     select(&mut con, 3);
     for k in keys_on_both(2, "db3:") {
@@ -124,11 +110,18 @@ fn info_counts_keys_per_shard_and_database() {
     let ks = info(&mut con, &["keyspace"]);
     assert_eq!(
         fields(&ks["db0"]),
-        HashMap::from([("keys".into(), 210), ("expires".into(), 10), ("avg_ttl".into(), 0)])
+        HashMap::from([
+            ("keys".into(), 210),
+            ("expires".into(), 10),
+            ("avg_ttl".into(), 0)
+        ])
     );
     assert_eq!(fields(&ks["db3"])["keys"], 4);
     assert_eq!(fields(&ks["db3"])["expires"], 0);
-    assert!(!ks.contains_key("db1"), "empty databases are not listed: {ks:?}");
+    assert!(
+        !ks.contains_key("db1"),
+        "empty databases are not listed: {ks:?}"
+    );
     assert_eq!(dbsize(&mut con), 210);
 
     // The per-shard lines: both shards hold keys, and they add up.
@@ -140,24 +133,42 @@ fn info_counts_keys_per_shard_and_database() {
     assert_eq!(s0["keys"] + s1["keys"], 214);
     assert_eq!(s0["expires"] + s1["expires"], 10);
     for s in [&s0, &s1] {
-        for f in ["ops", "used_memory", "connected_clients", "forwarded_batches", "served_batches"] {
+        for f in [
+            "ops",
+            "used_memory",
+            "connected_clients",
+            "forwarded_batches",
+            "served_batches",
+        ] {
             assert!(s.contains_key(f), "{f} missing: {s:?}");
         }
         assert!(s["used_memory"] > 0);
     }
     // Every SET ran on some shard; the ones for the other core travelled in batches.
     assert!(s0["ops"] + s1["ops"] >= 214, "{shards:?}");
-    assert!(s0["served_batches"] + s1["served_batches"] > 0, "{shards:?}");
-    assert_eq!(s0["forwarded_batches"] + s1["forwarded_batches"], s0["served_batches"] + s1["served_batches"]);
+    assert!(
+        s0["served_batches"] + s1["served_batches"] > 0,
+        "{shards:?}"
+    );
+    assert_eq!(
+        s0["forwarded_batches"] + s1["forwarded_batches"],
+        s0["served_batches"] + s1["served_batches"]
+    );
 
     // Memory is the shards' sum.
     let mem = info(&mut con, &["memory"]);
     let shards = info(&mut con, &["shards"]);
-    let per_shard: u64 = ["shard0", "shard1"].iter().map(|s| fields(&shards[*s])["used_memory"]).sum();
+    let per_shard: u64 = ["shard0", "shard1"]
+        .iter()
+        .map(|s| fields(&shards[*s])["used_memory"])
+        .sum();
     assert_eq!(num(&mem, "used_memory"), per_shard);
     assert!(num(&mem, "used_memory_rss") > 1 << 20);
     assert_eq!(num(&mem, "maxmemory"), 0);
-    assert!(mem["used_memory_human"].ends_with('K') || mem["used_memory_human"].ends_with('M'), "{mem:?}");
+    assert!(
+        mem["used_memory_human"].ends_with('K') || mem["used_memory_human"].ends_with('M'),
+        "{mem:?}"
+    );
 
     // Stats: commands, hits and misses.
     let stats = info(&mut con, &["stats"]);
@@ -200,13 +211,25 @@ fn info_sections_and_format() {
     );
     // CRLF line ends; sections separated by one empty line; no empty line at the end.
     assert!(text.lines().all(|l| !l.contains('\r')));
-    assert!(!text.replace("\r\n", "").contains('\n'), "a line ends without CR");
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "a line ends without CR"
+    );
     assert!(text.contains("\r\n\r\n# Clients\r\n"));
     assert!(text.ends_with("\r\n") && !text.ends_with("\r\n\r\n"));
     let all: String = redis::cmd("INFO").arg("all").query(&mut con).unwrap();
-    assert_eq!(all.lines().filter(|l| l.starts_with('#')).count(), headers.len());
-    let everything: String = redis::cmd("INFO").arg("EVERYTHING").query(&mut con).unwrap();
-    assert_eq!(everything.lines().filter(|l| l.starts_with('#')).count(), headers.len());
+    assert_eq!(
+        all.lines().filter(|l| l.starts_with('#')).count(),
+        headers.len()
+    );
+    let everything: String = redis::cmd("INFO")
+        .arg("EVERYTHING")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        everything.lines().filter(|l| l.starts_with('#')).count(),
+        headers.len()
+    );
 
     let server_info = info(&mut con, &["server"]);
     assert_eq!(server_info["redis_version"], "7.2.0");
@@ -219,8 +242,14 @@ fn info_sections_and_format() {
     assert!(num(&server_info, "process_id") > 0);
     assert!(num(&server_info, "uptime_in_seconds") < 60);
     assert_eq!(num(&server_info, "uptime_in_days"), 0);
-    assert!(server_info["executable"].ends_with("memflux"), "{server_info:?}");
-    assert_eq!(server_info["config_file"], server.workdir().join("config.json").display().to_string());
+    assert!(
+        server_info["executable"].ends_with("memflux"),
+        "{server_info:?}"
+    );
+    assert_eq!(
+        server_info["config_file"],
+        server.workdir().join("config.json").display().to_string()
+    );
     assert_eq!(num(&server_info, "arch_bits"), usize::BITS as u64);
     assert!(server_info["os"].starts_with("Linux"), "{server_info:?}");
 
@@ -236,14 +265,22 @@ fn info_sections_and_format() {
     assert_eq!(num(&persistence, "rdb_last_save_time"), lastsave);
 
     // Several sections, in any case, in canonical order; unknown names are ignored.
-    let text: String = redis::cmd("INFO").arg("keyspace").arg("NOSUCH").arg("Clients").query(&mut con).unwrap();
+    let text: String = redis::cmd("INFO")
+        .arg("keyspace")
+        .arg("NOSUCH")
+        .arg("Clients")
+        .query(&mut con)
+        .unwrap();
     let headers: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
     assert_eq!(headers, ["# Clients", "# Keyspace"]);
     let text: String = redis::cmd("INFO").arg("nosuch").query(&mut con).unwrap();
     assert_eq!(text, "");
     // An empty keyspace section is just its header.
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["INFO", "keyspace"]), "$12\r\n# Keyspace\r\n\r\n");
+    assert_eq!(
+        call(&mut r, &["INFO", "keyspace"]),
+        "$12\r\n# Keyspace\r\n\r\n"
+    );
 }
 
 #[test]
@@ -251,11 +288,17 @@ fn info_is_verbatim_in_resp3() {
     let server = Server::start();
     let mut r = server.raw();
     let reply = call(&mut r, &["INFO", "server"]);
-    assert!(reply.starts_with('$') && reply.contains("\r\n# Server\r\nredis_version:7.2.0\r\n"), "{reply}");
+    assert!(
+        reply.starts_with('$') && reply.contains("\r\n# Server\r\nredis_version:7.2.0\r\n"),
+        "{reply}"
+    );
     assert!(call(&mut r, &["HELLO", "3"]).starts_with('%'));
     let reply = call(&mut r, &["INFO", "server"]);
     assert!(reply.starts_with('='), "{reply}");
-    assert!(reply.contains("\r\ntxt:# Server\r\nredis_version:7.2.0\r\n"), "{reply}");
+    assert!(
+        reply.contains("\r\ntxt:# Server\r\nredis_version:7.2.0\r\n"),
+        "{reply}"
+    );
     let declared: usize = reply[1..reply.find('\r').unwrap()].parse().unwrap();
     let body = &reply[reply.find('\n').unwrap() + 1..reply.len() - 2];
     assert_eq!(declared, body.len());
@@ -275,19 +318,28 @@ fn config_resetstat_zeroes_counters() {
     assert!(num(&stats, "total_commands_processed") >= 20);
     assert_eq!(num(&stats, "keyspace_hits"), 10);
     assert_eq!(num(&stats, "keyspace_misses"), 1);
-    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .unwrap();
     let stats = info(&mut con, &["stats"]);
     assert!(num(&stats, "total_commands_processed") < 5, "{stats:?}");
     assert_eq!(num(&stats, "keyspace_hits"), 0);
     assert_eq!(num(&stats, "keyspace_misses"), 0);
     assert_eq!(num(&stats, "total_connections_received"), 0);
     // Counting resumes from zero.
-    let _: String = redis::cmd("GET").arg(&keys_on_shard(1, 2, 1, "rs:")[0]).query(&mut con).unwrap();
+    let _: String = redis::cmd("GET")
+        .arg(&keys_on_shard(1, 2, 1, "rs:")[0])
+        .query(&mut con)
+        .unwrap();
     assert_eq!(num(&info(&mut con, &["stats"]), "keyspace_hits"), 1);
     // The keys are untouched.
     assert_eq!(dbsize(&mut con), 10);
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["CONFIG", "RESETSTAT", "x"]), arity_err("config|resetstat"));
+    assert_eq!(
+        call(&mut r, &["CONFIG", "RESETSTAT", "x"]),
+        arity_err("config|resetstat")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -349,9 +401,15 @@ fn dbsize_and_flushes_span_shards() {
     set(&mut con, &db1[0], "v");
     assert_eq!(call(&mut r, &["DBSIZE", "x"]), arity_err("dbsize"));
     assert_eq!(call(&mut r, &["FLUSHDB", "now"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["FLUSHDB", "SYNC", "ASYNC"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        call(&mut r, &["FLUSHDB", "SYNC", "ASYNC"]),
+        "-ERR syntax error\r\n"
+    );
     assert_eq!(call(&mut r, &["FLUSHALL", "x"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["FLUSHALL", "sync", "x"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        call(&mut r, &["FLUSHALL", "sync", "x"]),
+        "-ERR syntax error\r\n"
+    );
     // The failed flushes removed nothing.
     assert_eq!(dbsize(&mut con), 1);
 }
@@ -396,14 +454,35 @@ fn swapdb_swaps_on_every_shard() {
     assert_eq!(dbsize(&mut con), 6);
 
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["SWAPDB", "a", "1"]), "-ERR invalid first DB index\r\n");
-    assert_eq!(call(&mut r, &["SWAPDB", "1", "b"]), "-ERR invalid second DB index\r\n");
-    assert_eq!(call(&mut r, &["SWAPDB", "a", "b"]), "-ERR invalid first DB index\r\n");
-    assert_eq!(call(&mut r, &["SWAPDB", "99999999999", "1"]), "-ERR invalid first DB index\r\n");
-    assert_eq!(call(&mut r, &["SWAPDB", "0", "16"]), "-ERR DB index is out of range\r\n");
-    assert_eq!(call(&mut r, &["SWAPDB", "-1", "0"]), "-ERR DB index is out of range\r\n");
+    assert_eq!(
+        call(&mut r, &["SWAPDB", "a", "1"]),
+        "-ERR invalid first DB index\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SWAPDB", "1", "b"]),
+        "-ERR invalid second DB index\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SWAPDB", "a", "b"]),
+        "-ERR invalid first DB index\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SWAPDB", "99999999999", "1"]),
+        "-ERR invalid first DB index\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SWAPDB", "0", "16"]),
+        "-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SWAPDB", "-1", "0"]),
+        "-ERR DB index is out of range\r\n"
+    );
     assert_eq!(call(&mut r, &["SWAPDB", "0"]), arity_err("swapdb"));
-    assert_eq!(call(&mut r, &["SWAPDB", "0", "1", "2"]), arity_err("swapdb"));
+    assert_eq!(
+        call(&mut r, &["SWAPDB", "0", "1", "2"]),
+        arity_err("swapdb")
+    );
     assert_eq!(dbsize(&mut con), 6);
 }
 
@@ -415,14 +494,23 @@ fn swapdb_swaps_on_every_shard() {
 fn time_and_lastsave() {
     let server = Server::start();
     let mut con = server.con();
-    let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64;
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
     let t: Vec<String> = redis::cmd("TIME").query(&mut con).unwrap();
-    let after = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as u64;
+    let after = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
     assert_eq!(t.len(), 2);
     let (secs, micros): (u64, u64) = (t[0].parse().unwrap(), t[1].parse().unwrap());
     assert!(micros < 1_000_000);
     let server_us = secs * 1_000_000 + micros;
-    assert!(before <= server_us && server_us <= after, "{before} {server_us} {after}");
+    assert!(
+        before <= server_us && server_us <= after,
+        "{before} {server_us} {after}"
+    );
     let last: u64 = redis::cmd("LASTSAVE").query(&mut con).unwrap();
     assert!(last <= unix_secs() && last + 60 > unix_secs());
     let mut r = server.raw();
@@ -436,37 +524,77 @@ fn time_and_lastsave() {
 // ---------------------------------------------------------------------------
 
 fn config_get(con: &mut redis::Connection, patterns: &[&str]) -> Vec<(String, String)> {
-    let flat: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(patterns).query(con).unwrap();
-    flat.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
+    let flat: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg(patterns)
+        .query(con)
+        .unwrap();
+    flat.chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect()
 }
 
 fn config_value(con: &mut redis::Connection, name: &str) -> String {
-    config_get(con, &[name]).into_iter().next().expect("parameter exists").1
+    config_get(con, &[name])
+        .into_iter()
+        .next()
+        .expect("parameter exists")
+        .1
 }
 
 #[test]
 fn config_get_patterns() {
     let server = Server::start();
     let mut con = server.con();
-    assert_eq!(config_get(&mut con, &["maxclients"]), vec![("maxclients".into(), "10000".into())]);
-    assert_eq!(config_get(&mut con, &["MAXCLIENTS"]), vec![("maxclients".into(), "10000".into())]);
+    assert_eq!(
+        config_get(&mut con, &["maxclients"]),
+        vec![("maxclients".into(), "10000".into())]
+    );
+    assert_eq!(
+        config_get(&mut con, &["MAXCLIENTS"]),
+        vec![("maxclients".into(), "10000".into())]
+    );
     // redis-benchmark asks for these at start-up.
-    assert_eq!(config_get(&mut con, &["save"]), vec![("save".into(), "".into())]);
-    assert_eq!(config_get(&mut con, &["appendonly"]), vec![("appendonly".into(), "no".into())]);
+    assert_eq!(
+        config_get(&mut con, &["save"]),
+        vec![("save".into(), "".into())]
+    );
+    assert_eq!(
+        config_get(&mut con, &["appendonly"]),
+        vec![("appendonly".into(), "no".into())]
+    );
     // Several patterns; a parameter matched twice is reported once.
     let got = config_get(&mut con, &["maxclients", "max*", "timeout", "time*"]);
-    assert_eq!(got, vec![("maxclients".into(), "10000".into()), ("timeout".into(), "0".into())]);
+    assert_eq!(
+        got,
+        vec![
+            ("maxclients".into(), "10000".into()),
+            ("timeout".into(), "0".into())
+        ]
+    );
     assert!(config_get(&mut con, &["nosuch"]).is_empty());
     let all = config_get(&mut con, &["*"]);
     let names: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
-    for n in ["bind", "port", "databases", "maxclients", "timeout", "proto-max-bulk-len", "save", "appendonly"] {
+    for n in [
+        "bind",
+        "port",
+        "databases",
+        "maxclients",
+        "timeout",
+        "proto-max-bulk-len",
+        "save",
+        "appendonly",
+    ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
     assert_eq!(config_value(&mut con, "port"), server.port.to_string());
     // RESP3: a map.
     let mut r = server.raw();
     call(&mut r, &["HELLO", "3"]);
-    assert_eq!(call(&mut r, &["CONFIG", "GET", "timeout"]), "%1\r\n$7\r\ntimeout\r\n$1\r\n0\r\n");
+    assert_eq!(
+        call(&mut r, &["CONFIG", "GET", "timeout"]),
+        "%1\r\n$7\r\ntimeout\r\n$1\r\n0\r\n"
+    );
     assert_eq!(call(&mut r, &["CONFIG", "GET", "nosuch"]), "%0\r\n");
 }
 
@@ -474,8 +602,14 @@ fn config_get_patterns() {
 fn config_set_is_validated_then_applied_everywhere() {
     let server = Server::start();
     let mut con = server.con();
-    let _: () =
-        redis::cmd("CONFIG").arg("SET").arg("maxclients").arg("500").arg("timeout").arg("300").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg("500")
+        .arg("timeout")
+        .arg("300")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(config_value(&mut con, "maxclients"), "500");
     assert_eq!(config_value(&mut con, "timeout"), "300");
     assert_eq!(num(&info(&mut con, &["clients"]), "maxclients"), 500);
@@ -493,16 +627,26 @@ fn config_set_is_validated_then_applied_everywhere() {
     assert_eq!(cores.len(), 2);
 
     let mut r = server.raw();
-    let failed =
-        |arg: &str, why: &str| format!("-ERR CONFIG SET failed (possibly related to argument '{arg}') - {why}\r\n");
+    let failed = |arg: &str, why: &str| {
+        format!("-ERR CONFIG SET failed (possibly related to argument '{arg}') - {why}\r\n")
+    };
     // A bad value anywhere changes nothing, even parameters before it.
     assert_eq!(
-        call(&mut r, &["CONFIG", "SET", "maxclients", "100", "timeout", "x"]),
+        call(
+            &mut r,
+            &["CONFIG", "SET", "maxclients", "100", "timeout", "x"]
+        ),
         failed("timeout", "argument couldn't be parsed into an integer")
     );
     assert_eq!(
-        call(&mut r, &["CONFIG", "SET", "timeout", "-1", "maxclients", "100"]),
-        failed("timeout", "argument must be between 0 and 2147483647 inclusive")
+        call(
+            &mut r,
+            &["CONFIG", "SET", "timeout", "-1", "maxclients", "100"]
+        ),
+        failed(
+            "timeout",
+            "argument must be between 0 and 2147483647 inclusive"
+        )
     );
     // Unknown names win over bad values, wherever they are.
     assert_eq!(
@@ -510,42 +654,74 @@ fn config_set_is_validated_then_applied_everywhere() {
         "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n"
     );
     assert_eq!(
-        call(&mut r, &["CONFIG", "SET", "maxclients", "100", "nosuch", "1"]),
+        call(
+            &mut r,
+            &["CONFIG", "SET", "maxclients", "100", "nosuch", "1"]
+        ),
         "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n"
     );
-    assert_eq!(call(&mut r, &["CONFIG", "SET", "port", "1"]), failed("port", "can't set immutable config"));
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "port", "1"]),
+        failed("port", "can't set immutable config")
+    );
     assert_eq!(
         call(&mut r, &["CONFIG", "SET", "maxclients", "100", "Port", "1"]),
         failed("Port", "can't set immutable config")
     );
     // The same parameter twice, under any spelling, is refused.
     assert_eq!(
-        call(&mut r, &["CONFIG", "SET", "maxclients", "10", "MAXCLIENTS", "11"]),
+        call(
+            &mut r,
+            &["CONFIG", "SET", "maxclients", "10", "MAXCLIENTS", "11"]
+        ),
         failed("MAXCLIENTS", "duplicate parameter")
     );
     assert_eq!(
-        call(&mut r, &["CONFIG", "SET", "loglevel", "warning", "log_level", "info"]),
+        call(
+            &mut r,
+            &["CONFIG", "SET", "loglevel", "warning", "log_level", "info"]
+        ),
         failed("log_level", "duplicate parameter")
     );
     assert_eq!(config_value(&mut con, "maxclients"), "500");
     assert_eq!(config_value(&mut con, "timeout"), "300");
 
     // Shapes and subcommands.
-    assert_eq!(call(&mut r, &["CONFIG", "SET", "maxclients", "10", "timeout"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["CONFIG", "SET", "maxclients"]), arity_err("config|set"));
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "maxclients", "10", "timeout"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "maxclients"]),
+        arity_err("config|set")
+    );
     assert_eq!(call(&mut r, &["CONFIG", "GET"]), arity_err("config|get"));
     assert_eq!(call(&mut r, &["CONFIG"]), arity_err("config"));
-    assert_eq!(call(&mut r, &["CONFIG", "HELP", "x"]), arity_err("config|help"));
-    assert_eq!(call(&mut r, &["CONFIG", "FOO"]), "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n");
+    assert_eq!(
+        call(&mut r, &["CONFIG", "HELP", "x"]),
+        arity_err("config|help")
+    );
+    assert_eq!(
+        call(&mut r, &["CONFIG", "FOO"]),
+        "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"
+    );
     let help = call(&mut r, &["CONFIG", "HELP"]);
     assert!(
-        help.starts_with('*') && help.contains("+CONFIG <subcommand>") && help.contains("+RESETSTAT\r\n"),
+        help.starts_with('*')
+            && help.contains("+CONFIG <subcommand>")
+            && help.contains("+RESETSTAT\r\n"),
         "{help}"
     );
     // Tools turn snapshots off this way; it must be accepted.
     assert_eq!(call(&mut r, &["CONFIG", "SET", "save", ""]), "+OK\r\n");
-    assert_eq!(call(&mut r, &["CONFIG", "SET", "appendonly", "no"]), "+OK\r\n");
-    assert_eq!(call(&mut r, &["config", "set", "MaxClients", "600"]), "+OK\r\n");
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "appendonly", "no"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["config", "set", "MaxClients", "600"]),
+        "+OK\r\n"
+    );
     assert_eq!(config_value(&mut con, "maxclients"), "600");
 }
 
@@ -558,7 +734,12 @@ fn config_set_timeout_disconnects_idle_clients() {
     for r in &mut idle {
         assert_eq!(call(r, &["PING"]), "+PONG\r\n");
     }
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("timeout").arg("1").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("timeout")
+        .arg("1")
+        .query(&mut con)
+        .unwrap();
     // A client that keeps talking stays.
     let mut busy = server.raw();
     let start = Instant::now();
@@ -571,7 +752,12 @@ fn config_set_timeout_disconnects_idle_clients() {
     }
     assert_eq!(call(&mut busy, &["PING"]), "+PONG\r\n");
     // Back to 0: idle clients stay.
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("timeout").arg("0").query(&mut server.con()).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("timeout")
+        .arg("0")
+        .query(&mut server.con())
+        .unwrap();
     let mut r = server.raw();
     assert_eq!(call(&mut r, &["PING"]), "+PONG\r\n");
     std::thread::sleep(Duration::from_millis(1500));
@@ -588,9 +774,14 @@ fn config_set_proto_max_bulk_len_limits_new_requests() {
     r.send(format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${big}\r\n").as_bytes());
     r.send(&vec![b'x'; big]);
     r.send(b"\r\n");
-    assert_eq!(read_reply(&mut r), "+OK\r\n");
+    assert_eq!(r.read_reply(), "+OK\r\n");
 
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("proto-max-bulk-len").arg("1mb").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("proto-max-bulk-len")
+        .arg("1mb")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(config_value(&mut con, "proto-max-bulk-len"), "1048576");
     let mut r = server.raw();
     r.send(format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${big}\r\n").as_bytes());
@@ -602,7 +793,7 @@ fn config_set_proto_max_bulk_len_limits_new_requests() {
     r.send(format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${limit}\r\n").as_bytes());
     r.send(&vec![b'y'; limit]);
     r.send(b"\r\n");
-    assert_eq!(read_reply(&mut r), "+OK\r\n");
+    assert_eq!(r.read_reply(), "+OK\r\n");
     let mut r = server.raw();
     assert_eq!(
         call(&mut r, &["CONFIG", "SET", "proto-max-bulk-len", "100"]),
@@ -615,7 +806,12 @@ fn maxclients_rejects_the_extra_connection() {
     let server = Server::start();
     let mut con = server.con();
     wait_clients(&mut con, 1);
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("maxclients").arg("3").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxclients")
+        .arg("3")
+        .query(&mut con)
+        .unwrap();
     let mut c2 = server.raw();
     let mut c3 = server.raw();
     assert_eq!(call(&mut c2, &["PING"]), "+PONG\r\n");
@@ -669,22 +865,40 @@ fn command_count_info_and_list() {
     assert_eq!(items(&all).len() as i64, count);
     assert!(count >= 20, "{count}");
     let names: Vec<String> = items(&all).iter().map(|e| text(&items(e)[0])).collect();
-    for n in ["get", "set", "ping", "info", "command", "config", "client", "shutdown"] {
+    for n in [
+        "get", "set", "ping", "info", "command", "config", "client", "shutdown",
+    ] {
         assert!(names.contains(&n.to_string()), "{n} missing");
     }
 
     // COMMAND INFO get: name, arity 2, flags, keys 1 1 1, categories, tips, specs, subcommands.
-    let info: Value = redis::cmd("COMMAND").arg("INFO").arg("get").query(&mut con).unwrap();
+    let info: Value = redis::cmd("COMMAND")
+        .arg("INFO")
+        .arg("get")
+        .query(&mut con)
+        .unwrap();
     let get = items(&items(&info)[0]);
     assert_eq!(get.len(), 10);
     assert_eq!(text(&get[0]), "get");
     assert_eq!(int(&get[1]), 2);
-    assert_eq!(items(&get[2]).iter().map(text).collect::<Vec<_>>(), ["readonly", "fast"]);
+    assert_eq!(
+        items(&get[2]).iter().map(text).collect::<Vec<_>>(),
+        ["readonly", "fast"]
+    );
     assert_eq!((int(&get[3]), int(&get[4]), int(&get[5])), (1, 1, 1));
-    assert_eq!(items(&get[6]).iter().map(text).collect::<Vec<_>>(), ["@read", "@string", "@fast"]);
+    assert_eq!(
+        items(&get[6]).iter().map(text).collect::<Vec<_>>(),
+        ["@read", "@string", "@fast"]
+    );
     assert!(items(&get[7]).is_empty() && items(&get[8]).is_empty() && items(&get[9]).is_empty());
     // Several names, any case; unknown ones are nil.
-    let info: Value = redis::cmd("COMMAND").arg("INFO").arg("nosuch").arg("MSET").arg("ping").query(&mut con).unwrap();
+    let info: Value = redis::cmd("COMMAND")
+        .arg("INFO")
+        .arg("nosuch")
+        .arg("MSET")
+        .arg("ping")
+        .query(&mut con)
+        .unwrap();
     let entries = items(&info);
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[0], Value::Nil);
@@ -692,7 +906,10 @@ fn command_count_info_and_list() {
     assert_eq!((text(&mset[0]), int(&mset[1])), ("mset".into(), -3));
     assert_eq!((int(&mset[3]), int(&mset[4]), int(&mset[5])), (1, -1, 2));
     let ping = items(&entries[2]);
-    assert_eq!(items(&ping[6]).iter().map(text).collect::<Vec<_>>(), ["@fast", "@connection"]);
+    assert_eq!(
+        items(&ping[6]).iter().map(text).collect::<Vec<_>>(),
+        ["@fast", "@connection"]
+    );
     // No names: every command.
     let info: Value = redis::cmd("COMMAND").arg("INFO").query(&mut con).unwrap();
     assert_eq!(items(&info).len() as i64, count);
@@ -700,32 +917,81 @@ fn command_count_info_and_list() {
     // LIST and its filters.
     let list: Vec<String> = redis::cmd("COMMAND").arg("LIST").query(&mut con).unwrap();
     assert_eq!(list.len() as i64, count);
-    let conf: Vec<String> =
-        redis::cmd("COMMAND").arg("LIST").arg("FILTERBY").arg("PATTERN").arg("CONF*").query(&mut con).unwrap();
+    let conf: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("PATTERN")
+        .arg("CONF*")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(conf, ["config"]);
-    let conn: Vec<String> =
-        redis::cmd("COMMAND").arg("LIST").arg("filterby").arg("aclcat").arg("connection").query(&mut con).unwrap();
+    let conn: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("filterby")
+        .arg("aclcat")
+        .arg("connection")
+        .query(&mut con)
+        .unwrap();
     assert!(
-        conn.contains(&"ping".into()) && conn.contains(&"client".into()) && !conn.contains(&"get".into()),
+        conn.contains(&"ping".into())
+            && conn.contains(&"client".into())
+            && !conn.contains(&"get".into()),
         "{conn:?}"
     );
-    let write: Vec<String> =
-        redis::cmd("COMMAND").arg("LIST").arg("FILTERBY").arg("ACLCAT").arg("write").query(&mut con).unwrap();
-    assert!(write.contains(&"set".into()) && write.contains(&"flushall".into()) && !write.contains(&"get".into()));
-    let none: Vec<String> =
-        redis::cmd("COMMAND").arg("LIST").arg("FILTERBY").arg("ACLCAT").arg("nosuch").query(&mut con).unwrap();
+    let write: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("ACLCAT")
+        .arg("write")
+        .query(&mut con)
+        .unwrap();
+    assert!(
+        write.contains(&"set".into())
+            && write.contains(&"flushall".into())
+            && !write.contains(&"get".into())
+    );
+    let none: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("ACLCAT")
+        .arg("nosuch")
+        .query(&mut con)
+        .unwrap();
     assert!(none.is_empty());
-    let none: Vec<String> =
-        redis::cmd("COMMAND").arg("LIST").arg("FILTERBY").arg("MODULE").arg("json").query(&mut con).unwrap();
+    let none: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("MODULE")
+        .arg("json")
+        .query(&mut con)
+        .unwrap();
     assert!(none.is_empty());
 
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["COMMAND", "LIST", "FILTERBY", "foo", "x"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["COMMAND", "LIST", "FILTERBY", "PATTERN"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["COMMAND", "LIST", "x"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["COMMAND", "COUNT", "x"]), arity_err("command|count"));
-    assert_eq!(call(&mut r, &["COMMAND", "HELP", "x"]), arity_err("command|help"));
-    assert_eq!(call(&mut r, &["COMMAND", "FOO"]), "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n");
+    assert_eq!(
+        call(&mut r, &["COMMAND", "LIST", "FILTERBY", "foo", "x"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["COMMAND", "LIST", "FILTERBY", "PATTERN"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["COMMAND", "LIST", "x"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["COMMAND", "COUNT", "x"]),
+        arity_err("command|count")
+    );
+    assert_eq!(
+        call(&mut r, &["COMMAND", "HELP", "x"]),
+        arity_err("command|help")
+    );
+    assert_eq!(
+        call(&mut r, &["COMMAND", "FOO"]),
+        "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"
+    );
     let help = call(&mut r, &["COMMAND", "HELP"]);
     assert!(
         help.starts_with('*')
@@ -746,11 +1012,19 @@ fn command_count_info_and_list() {
 fn command_docs_and_getkeys() {
     let server = Server::start();
     let mut con = server.con();
-    let docs: Value = redis::cmd("COMMAND").arg("DOCS").arg("GET").arg("nosuch").query(&mut con).unwrap();
+    let docs: Value = redis::cmd("COMMAND")
+        .arg("DOCS")
+        .arg("GET")
+        .arg("nosuch")
+        .query(&mut con)
+        .unwrap();
     let docs = items(&docs);
     assert_eq!(docs.len(), 2, "{docs:?}");
     assert_eq!(text(&docs[0]), "get");
-    let map: HashMap<String, String> = items(&docs[1]).chunks(2).map(|p| (text(&p[0]), text(&p[1]))).collect();
+    let map: HashMap<String, String> = items(&docs[1])
+        .chunks(2)
+        .map(|p| (text(&p[0]), text(&p[1])))
+        .collect();
     assert_eq!(map["group"], "string");
     assert_eq!(map["since"], "1.0.0");
     assert_eq!(map["complexity"], "O(1)");
@@ -759,28 +1033,59 @@ fn command_docs_and_getkeys() {
     let count: i64 = redis::cmd("COMMAND").arg("COUNT").query(&mut con).unwrap();
     let all: Value = redis::cmd("COMMAND").arg("DOCS").query(&mut con).unwrap();
     assert_eq!(items(&all).len() as i64, 2 * count);
-    let none: Value = redis::cmd("COMMAND").arg("DOCS").arg("nosuch").query(&mut con).unwrap();
+    let none: Value = redis::cmd("COMMAND")
+        .arg("DOCS")
+        .arg("nosuch")
+        .query(&mut con)
+        .unwrap();
     assert!(items(&none).is_empty());
     // RESP3: maps.
     let mut r = server.raw();
     call(&mut r, &["HELLO", "3"]);
     let reply = call(&mut r, &["COMMAND", "DOCS", "dbsize"]);
-    assert!(reply.starts_with("%1\r\n$6\r\ndbsize\r\n%4\r\n$7\r\nsummary\r\n"), "{reply}");
-    assert!(reply.ends_with("$5\r\ngroup\r\n$6\r\nserver\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"), "{reply}");
+    assert!(
+        reply.starts_with("%1\r\n$6\r\ndbsize\r\n%4\r\n$7\r\nsummary\r\n"),
+        "{reply}"
+    );
+    assert!(
+        reply.ends_with("$5\r\ngroup\r\n$6\r\nserver\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"),
+        "{reply}"
+    );
 
-    let keys: Vec<String> =
-        redis::cmd("COMMAND").arg("GETKEYS").arg("MSET").arg("a").arg("1").arg("b").arg("2").query(&mut con).unwrap();
+    let keys: Vec<String> = redis::cmd("COMMAND")
+        .arg("GETKEYS")
+        .arg("MSET")
+        .arg("a")
+        .arg("1")
+        .arg("b")
+        .arg("2")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(keys, ["a", "b"]);
-    let keys: Vec<String> = redis::cmd("COMMAND").arg("GETKEYS").arg("get").arg("k").query(&mut con).unwrap();
+    let keys: Vec<String> = redis::cmd("COMMAND")
+        .arg("GETKEYS")
+        .arg("get")
+        .arg("k")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(keys, ["k"]);
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["COMMAND", "GETKEYS", "PING", "x"]), "-ERR The command has no key arguments\r\n");
-    assert_eq!(call(&mut r, &["COMMAND", "GETKEYS", "FOO", "x"]), "-ERR Invalid command specified\r\n");
+    assert_eq!(
+        call(&mut r, &["COMMAND", "GETKEYS", "PING", "x"]),
+        "-ERR The command has no key arguments\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["COMMAND", "GETKEYS", "FOO", "x"]),
+        "-ERR Invalid command specified\r\n"
+    );
     assert_eq!(
         call(&mut r, &["COMMAND", "GETKEYS", "GET", "a", "b"]),
         "-ERR Invalid number of arguments specified for command\r\n"
     );
-    assert_eq!(call(&mut r, &["COMMAND", "GETKEYS", "GET"]), arity_err("command|getkeys"));
+    assert_eq!(
+        call(&mut r, &["COMMAND", "GETKEYS", "GET"]),
+        arity_err("command|getkeys")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -791,16 +1096,28 @@ fn command_docs_and_getkeys() {
 fn shutdown_stops_the_process() {
     let mut server = Server::start();
     let mut r = server.raw();
-    assert_eq!(call(&mut r, &["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
-    assert_eq!(call(&mut r, &["SHUTDOWN", "NOSAVE", "SAVE"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["SHUTDOWN", "ABORT", "NOW"]), "-ERR syntax error\r\n");
-    assert_eq!(call(&mut r, &["SHUTDOWN", "later"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        call(&mut r, &["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SHUTDOWN", "NOSAVE", "SAVE"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SHUTDOWN", "ABORT", "NOW"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["SHUTDOWN", "later"]),
+        "-ERR syntax error\r\n"
+    );
     assert!(server.alive());
     // Other clients, on both cores, are disconnected too.
     let others: Vec<RawCon> = (0..4).map(|_| server.raw()).collect();
     let mut con = server.con();
     set(&mut con, "k", "v");
-    r.send(&encode(&["SHUTDOWN"]));
+    r.send(&common::encode(&["SHUTDOWN"]));
     assert!(r.closed(), "SHUTDOWN replied instead of closing");
     for mut o in others {
         assert!(o.closed());
@@ -812,7 +1129,7 @@ fn shutdown_stops_the_process() {
 fn shutdown_with_options_stops_the_process() {
     let mut server = Server::start();
     let mut r = server.raw();
-    r.send(&encode(&["shutdown", "nosave", "now", "force"]));
+    r.send(&common::encode(&["shutdown", "nosave", "now", "force"]));
     assert!(r.closed());
     assert_eq!(server.wait_exit().code(), Some(0));
 }

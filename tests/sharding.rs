@@ -12,14 +12,9 @@ use std::time::{Duration, Instant};
 use common::{keys_on_shard, RawCon, Server};
 use memflux::shard::routing::{key_slot, shard_of};
 
+/// Encodes one command as a RESP multibulk request.
 fn resp(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    common::encode(args)
 }
 
 fn bulk(v: &str) -> String {
@@ -29,7 +24,10 @@ fn bulk(v: &str) -> String {
 /// Reads one whole reply of any type and returns its bytes.
 fn read_reply(con: &mut RawCon) -> String {
     let line = con.line();
-    assert!(line.ends_with("\r\n"), "connection closed in a reply: {line:?}");
+    assert!(
+        line.ends_with("\r\n"),
+        "connection closed in a reply: {line:?}"
+    );
     let count = || line[1..line.len() - 2].parse::<i64>().unwrap();
     let mut out = line.clone();
     match line.as_bytes()[0] {
@@ -74,17 +72,30 @@ fn raw_on_shard(server: &Server, s: usize) -> RawCon {
 fn keys_land_on_every_shard() {
     let server = Server::start();
     let keys: Vec<String> = (0..1000).map(|i| format!("spread:{i}")).collect();
-    let on: Vec<Vec<&String>> =
-        (0..2).map(|s| keys.iter().filter(|k| shard_of(k.as_bytes(), 2) == s).collect()).collect();
+    let on: Vec<Vec<&String>> = (0..2)
+        .map(|s| {
+            keys.iter()
+                .filter(|k| shard_of(k.as_bytes(), 2) == s)
+                .collect()
+        })
+        .collect();
     // The slot function spreads ordinary keys roughly evenly.
     for (s, list) in on.iter().enumerate() {
-        assert!(list.len() > 400, "only {} of 1000 keys route to shard {s}", list.len());
+        assert!(
+            list.len() > 400,
+            "only {} of 1000 keys route to shard {s}",
+            list.len()
+        );
     }
     // Written from a connection on each core in turn, so every key is written once
     // locally or once remotely.
     let mut cons = [con_on_shard(&server, 0), con_on_shard(&server, 1)];
     for (i, k) in keys.iter().enumerate() {
-        let _: () = redis::cmd("SET").arg(k).arg(format!("v{i}")).query(&mut cons[i % 2]).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(k)
+            .arg(format!("v{i}"))
+            .query(&mut cons[i % 2])
+            .unwrap();
     }
     // Every key reads back from both cores, and DBSIZE (the sum of the shards' counts)
     // sees them all.
@@ -100,13 +111,22 @@ fn keys_land_on_every_shard() {
     // one run per shard. If every key of a run routes to the same shard, and the runs are
     // exactly the keys routed to shard 0 and to shard 1, each key is stored on the shard
     // that the routing function names.
-    let listed: Vec<String> = redis::cmd("KEYS").arg("spread:*").query(&mut cons[0]).unwrap();
+    let listed: Vec<String> = redis::cmd("KEYS")
+        .arg("spread:*")
+        .query(&mut cons[0])
+        .unwrap();
     assert_eq!(listed.len(), 1000);
-    let split = listed.iter().position(|k| shard_of(k.as_bytes(), 2) != shard_of(listed[0].as_bytes(), 2)).unwrap();
+    let split = listed
+        .iter()
+        .position(|k| shard_of(k.as_bytes(), 2) != shard_of(listed[0].as_bytes(), 2))
+        .unwrap();
     let (first, second) = listed.split_at(split);
     let owner = |run: &[String]| {
         let s = shard_of(run[0].as_bytes(), 2);
-        assert!(run.iter().all(|k| shard_of(k.as_bytes(), 2) == s), "KEYS interleaves keys of two shards");
+        assert!(
+            run.iter().all(|k| shard_of(k.as_bytes(), 2) == s),
+            "KEYS interleaves keys of two shards"
+        );
         s
     };
     let (a, b) = (owner(first), owner(second));
@@ -131,12 +151,25 @@ fn hash_tags_co_locate() {
 
     let server = Server::start();
     let mut con = server.con();
-    let _: () = redis::cmd("MSET").arg("{user}a").arg("1").arg("{user}b").arg("2").query(&mut con).unwrap();
-    let v: Vec<String> = redis::cmd("MGET").arg("{user}b").arg("{user}a").query(&mut con).unwrap();
+    let _: () = redis::cmd("MSET")
+        .arg("{user}a")
+        .arg("1")
+        .arg("{user}b")
+        .arg("2")
+        .query(&mut con)
+        .unwrap();
+    let v: Vec<String> = redis::cmd("MGET")
+        .arg("{user}b")
+        .arg("{user}a")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(v, ["2", "1"]);
 
     // Two tags on different shards, ten keys each, in one MSET and one MGET.
-    let tags = [keys_on_shard(0, 2, 1, "tag")[0].clone(), keys_on_shard(1, 2, 1, "tag")[0].clone()];
+    let tags = [
+        keys_on_shard(0, 2, 1, "tag")[0].clone(),
+        keys_on_shard(1, 2, 1, "tag")[0].clone(),
+    ];
     let mut mset = redis::cmd("MSET");
     let mut mget = redis::cmd("MGET");
     let mut expected = Vec::new();
@@ -152,8 +185,11 @@ fn hash_tags_co_locate() {
     let _: () = mset.query(&mut con).unwrap();
     let got: Vec<String> = mget.query(&mut con).unwrap();
     assert_eq!(got, expected);
-    let n: i64 =
-        redis::cmd("DEL").arg(format!("{{{}}}:3", tags[0])).arg(format!("{{{}}}:4", tags[1])).query(&mut con).unwrap();
+    let n: i64 = redis::cmd("DEL")
+        .arg(format!("{{{}}}:3", tags[0]))
+        .arg(format!("{{{}}}:4", tags[1]))
+        .query(&mut con)
+        .unwrap();
     assert_eq!(n, 2);
 }
 
@@ -165,8 +201,12 @@ fn cross_shard_commands(shards: usize) {
         let mut con = con_on_shard(&server, home);
         let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
         // Keys interleaved by shard: x:..., four on each shard.
-        let per_shard: Vec<Vec<String>> = (0..shards).map(|s| keys_on_shard(s, shards, 4, "x:")).collect();
-        let keys: Vec<String> = (0..4).flat_map(|i| per_shard.iter().map(move |l| l[i].clone())).collect();
+        let per_shard: Vec<Vec<String>> = (0..shards)
+            .map(|s| keys_on_shard(s, shards, 4, "x:"))
+            .collect();
+        let keys: Vec<String> = (0..4)
+            .flat_map(|i| per_shard.iter().map(move |l| l[i].clone()))
+            .collect();
         let value = |k: &str| format!("value of {k}");
 
         let mut mset = redis::cmd("MSET");
@@ -183,30 +223,53 @@ fn cross_shard_commands(shards: usize) {
         asked.push(keys[0].clone());
         asked.push("missing:2".into());
         let got: Vec<Option<String>> = redis::cmd("MGET").arg(&asked).query(&mut con).unwrap();
-        let want: Vec<Option<String>> = asked.iter().map(|k| (!k.starts_with("missing")).then(|| value(k))).collect();
+        let want: Vec<Option<String>> = asked
+            .iter()
+            .map(|k| (!k.starts_with("missing")).then(|| value(k)))
+            .collect();
         assert_eq!(got, want);
 
         // EXISTS counts a key named twice twice.
-        let n: i64 = redis::cmd("EXISTS").arg(&keys).arg(&keys[1]).arg("missing").query(&mut con).unwrap();
+        let n: i64 = redis::cmd("EXISTS")
+            .arg(&keys)
+            .arg(&keys[1])
+            .arg("missing")
+            .query(&mut con)
+            .unwrap();
         assert_eq!(n, keys.len() as i64 + 1);
 
         // KEYS sees every shard; a pattern filters on all of them.
         let all: BTreeSet<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
         assert_eq!(all, keys.iter().cloned().collect());
         let ones: BTreeSet<String> = redis::cmd("KEYS").arg("x:1*").query(&mut con).unwrap();
-        assert_eq!(ones, keys.iter().filter(|k| k.starts_with("x:1")).cloned().collect());
+        assert_eq!(
+            ones,
+            keys.iter()
+                .filter(|k| k.starts_with("x:1"))
+                .cloned()
+                .collect()
+        );
 
         // DEL of every other key (so every shard loses some when shards > 1), plus a
         // missing one and a repeat.
         let doomed: Vec<&String> = keys.iter().step_by(2).collect();
-        let n: i64 = redis::cmd("DEL").arg(&doomed).arg(doomed[0]).arg("missing").query(&mut con).unwrap();
+        let n: i64 = redis::cmd("DEL")
+            .arg(&doomed)
+            .arg(doomed[0])
+            .arg("missing")
+            .query(&mut con)
+            .unwrap();
         assert_eq!(n, doomed.len() as i64);
         let n: i64 = redis::cmd("EXISTS").arg(&keys).query(&mut con).unwrap();
         assert_eq!(n, (keys.len() - doomed.len()) as i64);
         let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
         assert_eq!(n, (keys.len() - doomed.len()) as i64);
         let got: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query(&mut con).unwrap();
-        let want: Vec<Option<String>> = keys.iter().enumerate().map(|(i, k)| (i % 2 == 1).then(|| value(k))).collect();
+        let want: Vec<Option<String>> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i % 2 == 1).then(|| value(k)))
+            .collect();
         assert_eq!(got, want);
 
         // Another database on every shard: separate keys, separate counts.
@@ -214,7 +277,10 @@ fn cross_shard_commands(shards: usize) {
         let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
         assert_eq!(n, 0);
         let got: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query(&mut con).unwrap();
-        assert!(got.iter().all(Option::is_none), "database 1 sees database 0's keys: {got:?}");
+        assert!(
+            got.iter().all(Option::is_none),
+            "database 1 sees database 0's keys: {got:?}"
+        );
         let mut mset = redis::cmd("MSET");
         for k in &keys {
             mset.arg(k).arg("db1");
@@ -266,7 +332,12 @@ fn pipeline_order(shards: usize) {
         let remote = &keys_on_shard((home + 1) % shards, shards, 1, "remote")[0];
         let far = &keys_on_shard((home + shards - 1) % shards, shards, 1, "far")[0];
         let none = &keys_on_shard((home + 1) % shards, shards, 1, "none")[0];
-        let (l, r, f, n) = (local.as_bytes(), remote.as_bytes(), far.as_bytes(), none.as_bytes());
+        let (l, r, f, n) = (
+            local.as_bytes(),
+            remote.as_bytes(),
+            far.as_bytes(),
+            none.as_bytes(),
+        );
         let steps: Vec<(Vec<&[u8]>, String)> = vec![
             (vec![b"FLUSHALL"], "+OK\r\n".into()),
             (vec![b"SET", l, b"1"], "+OK\r\n".into()),
@@ -283,7 +354,10 @@ fn pipeline_order(shards: usize) {
             (vec![b"GET", l], "$-1\r\n".into()),
             (vec![b"ECHO", b"between"], bulk("between")),
             (vec![b"SET", l, b"again"], "+OK\r\n".into()),
-            (vec![b"MGET", l, r, f, n], format!("*4\r\n{}{}{}$-1\r\n", bulk("again"), bulk("3"), bulk("far"))),
+            (
+                vec![b"MGET", l, r, f, n],
+                format!("*4\r\n{}{}{}$-1\r\n", bulk("again"), bulk("3"), bulk("far")),
+            ),
             (vec![b"SET", r, b"4", b"NX"], "$-1\r\n".into()),
             (vec![b"SET", r, b"5", b"XX"], "+OK\r\n".into()),
             (vec![b"DBSIZE"], ":3\r\n".into()),
@@ -323,18 +397,28 @@ fn pipeline_order(shards: usize) {
             for (args, reply) in &steps {
                 let end = (offset + reply.len()).min(got.len());
                 let cmd: Vec<_> = args.iter().map(|a| String::from_utf8_lossy(a)).collect();
-                assert_eq!(&got[offset..end], reply, "shard {home} of {shards}: reply to {cmd:?}");
+                assert_eq!(
+                    &got[offset..end],
+                    reply,
+                    "shard {home} of {shards}: reply to {cmd:?}"
+                );
                 offset += reply.len();
             }
             assert_eq!(got, expected);
         }
         assert_eq!(read_reply(&mut con), "$-1\r\n");
         let hello = read_reply(&mut con);
-        assert!(hello.starts_with("%7\r\n") && hello.contains("$5\r\nproto\r\n:3\r\n"), "{hello:?}");
+        assert!(
+            hello.starts_with("%7\r\n") && hello.contains("$5\r\nproto\r\n:3\r\n"),
+            "{hello:?}"
+        );
         assert_eq!(read_reply(&mut con), "_\r\n");
         assert_eq!(read_reply(&mut con), bulk("b"));
         let hello = read_reply(&mut con);
-        assert!(hello.starts_with("*14\r\n") && hello.contains("$5\r\nproto\r\n:2\r\n"), "{hello:?}");
+        assert!(
+            hello.starts_with("*14\r\n") && hello.contains("$5\r\nproto\r\n:2\r\n"),
+            "{hello:?}"
+        );
         assert_eq!(read_reply(&mut con), "$-1\r\n");
     }
 }
@@ -363,7 +447,11 @@ struct ClusterNode {
 
 impl ClusterNode {
     fn start() -> Option<ClusterNode> {
-        if Command::new("redis-server").arg("--version").output().is_err() {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -371,8 +459,18 @@ impl ClusterNode {
         let (port, bus) = (common::free_port(), common::free_port());
         let child = Command::new("redis-server")
             .current_dir(dir.path())
-            .args(["--port", &port.to_string(), "--cluster-port", &bus.to_string()])
-            .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--cluster-port",
+                &bus.to_string(),
+            ])
+            .args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ])
             .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
             .args(["--dir", dir.path().to_str().unwrap()])
             .stdin(Stdio::null())
@@ -381,7 +479,11 @@ impl ClusterNode {
             .spawn()
             .expect("spawn redis-server");
         // From here on, dropping the node (also by a panic) kills the process.
-        let mut node = ClusterNode { child, port, _dir: dir };
+        let mut node = ClusterNode {
+            child,
+            port,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Some(status) = node.child.try_wait().unwrap() {
@@ -410,10 +512,15 @@ impl Drop for ClusterNode {
 #[test]
 fn slots_match_redis_cluster() {
     let Some(node) = ClusterNode::start() else {
-        eprintln!("note: redis-server is not installed; skipping the comparison with CLUSTER KEYSLOT");
+        eprintln!(
+            "note: redis-server is not installed; skipping the comparison with CLUSTER KEYSLOT"
+        );
         return;
     };
-    let mut con = redis::Client::open(format!("redis://127.0.0.1:{}/", node.port)).unwrap().get_connection().unwrap();
+    let mut con = redis::Client::open(format!("redis://127.0.0.1:{}/", node.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
     let mut keys: Vec<Vec<u8>> = Vec::new();
     for i in 0..100 {
         keys.push(format!("key:{i}").into_bytes());
@@ -457,11 +564,21 @@ fn slots_match_redis_cluster() {
     assert!(keys.len() >= 200);
     let mut mismatches = BTreeMap::new();
     for key in &keys {
-        let slot: u16 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).query(&mut con).unwrap();
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query(&mut con)
+            .unwrap();
         if slot != key_slot(key) {
-            mismatches.insert(String::from_utf8_lossy(key).into_owned(), (slot, key_slot(key)));
+            mismatches.insert(
+                String::from_utf8_lossy(key).into_owned(),
+                (slot, key_slot(key)),
+            );
         }
     }
-    assert!(mismatches.is_empty(), "CLUSTER KEYSLOT vs key_slot differ: {mismatches:?}");
+    assert!(
+        mismatches.is_empty(),
+        "CLUSTER KEYSLOT vs key_slot differ: {mismatches:?}"
+    );
     drop(node);
 }

@@ -27,7 +27,9 @@ fn wait_all_shards(port: u16, shards: usize) -> Result<(), String> {
         if Instant::now() > deadline {
             return Err(format!("shards answering: {seen:?}"));
         }
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { continue };
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            continue;
+        };
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         if s.write_all(b"CLIENT ID\r\n").is_err() {
             continue;
@@ -38,12 +40,15 @@ fn wait_all_shards(port: u16, shards: usize) -> Result<(), String> {
             match s.read(&mut b) {
                 Ok(1) => reply.push(b[0]),
                 _ => {
-                    return Err(format!("a shard accepted a connection but did not answer; shards answering: {seen:?}"))
+                    return Err(format!(
+                    "a shard accepted a connection but did not answer; shards answering: {seen:?}"
+                ))
                 }
             }
         }
-        let id: usize =
-            String::from_utf8_lossy(&reply[1..reply.len() - 2]).parse().map_err(|e| format!("CLIENT ID: {e}"))?;
+        let id: usize = String::from_utf8_lossy(&reply[1..reply.len() - 2])
+            .parse()
+            .map_err(|e| format!("CLIENT ID: {e}"))?;
         let n = seen.len();
         seen[id % n] = true;
     }
@@ -52,7 +57,11 @@ fn wait_all_shards(port: u16, shards: usize) -> Result<(), String> {
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Server {
@@ -73,7 +82,14 @@ impl Server {
             let port = free_port();
             let mut child = Command::new(env!("CARGO_BIN_EXE_memflux"))
                 .current_dir(dir.path())
-                .args(["--port", &port.to_string(), "--shards", &shards.to_string(), "--log_level", "warn"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--shards",
+                    &shards.to_string(),
+                    "--log_level",
+                    "warn",
+                ])
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -95,7 +111,12 @@ impl Server {
                         eprintln!("memflux on port {port} started badly ({why}); restarting it");
                         break;
                     }
-                    return Server { port, dir, child: Some(child), shards };
+                    return Server {
+                        port,
+                        dir,
+                        child: Some(child),
+                        shards,
+                    };
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -117,7 +138,10 @@ impl Server {
     pub fn con(&self) -> redis::Connection {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            match self.client().get_connection_with_timeout(Duration::from_secs(10)) {
+            match self
+                .client()
+                .get_connection_with_timeout(Duration::from_secs(10))
+            {
                 Ok(c) => {
                     // A server that stops answering fails the test instead of hanging it.
                     c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
@@ -196,7 +220,10 @@ fn wait_timeout(c: &mut Child, limit: Duration) -> std::process::ExitStatus {
 }
 
 fn unsafe_kill(pid: u32, sig: i32) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 impl Drop for Server {
@@ -254,6 +281,62 @@ impl RawCon {
     pub fn closed(&mut self) -> bool {
         let mut b = [0u8; 1];
         matches!(self.s.read(&mut b), Ok(0) | Err(_))
+    }
+}
+
+/// Encodes a command as a RESP multibulk request.
+pub fn encode<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        let a = a.as_ref();
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// The error text Redis sends for a wrong argument count.
+pub fn arity_err(name: &str) -> String {
+    format!("-ERR wrong number of arguments for '{name}' command\r\n")
+}
+
+impl RawCon {
+    /// Reads one complete reply (aggregates included) and returns its bytes as text.
+    pub fn read_reply(&mut self) -> String {
+        let mut out = String::new();
+        self.read_reply_into(&mut out);
+        out
+    }
+
+    fn read_reply_into(&mut self, out: &mut String) {
+        let line = self.line();
+        assert!(
+            !line.is_empty(),
+            "connection closed while reading a reply (so far: {out:?})"
+        );
+        out.push_str(&line);
+        let n: i64 = line[1..].trim_end().parse().unwrap_or(0);
+        match &line[..1] {
+            "$" | "=" | "!" if n >= 0 => {
+                out.push_str(&String::from_utf8_lossy(&self.read_n(n as usize + 2)))
+            }
+            "*" | "~" | ">" => (0..n.max(0)).for_each(|_| self.read_reply_into(out)),
+            "%" | "|" => (0..2 * n.max(0)).for_each(|_| self.read_reply_into(out)),
+            _ => {}
+        }
+    }
+
+    /// Sends one command and returns its whole reply as text.
+    pub fn call(&mut self, args: &[&str]) -> String {
+        self.send(&encode(args));
+        self.read_reply()
+    }
+
+    /// Sends one command and returns the first line of its reply, without CRLF.
+    pub fn call_line(&mut self, args: &[&str]) -> String {
+        self.send(&encode(args));
+        self.line().trim_end().to_string()
     }
 }
 
