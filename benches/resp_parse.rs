@@ -61,7 +61,10 @@ fn parse_all(parser: &mut RequestParser, buf: &[u8]) -> usize {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("resp_parse");
     group.throughput(Throughput::Elements(COMMANDS as u64));
-    for (name, buf) in [("set_pipeline_1000", set_pipeline()), ("get_pipeline_1000", get_pipeline())] {
+    for (name, buf) in [
+        ("set_pipeline_1000", set_pipeline()),
+        ("get_pipeline_1000", get_pipeline()),
+    ] {
         let mut parser = RequestParser::new(ParserLimits::default());
         assert_eq!(parse_all(&mut parser, &buf), COMMANDS);
         group.bench_function(name, |b| b.iter(|| parse_all(&mut parser, black_box(&buf))));

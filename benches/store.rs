@@ -22,7 +22,9 @@ const BATCH: usize = 1000;
 const NOW: u64 = 1_700_000_000_000;
 
 fn make_keys(prefix: &str, n: usize) -> Vec<Vec<u8>> {
-    (0..n).map(|i| format!("{prefix}:{i:08}").into_bytes()).collect()
+    (0..n)
+        .map(|i| format!("{prefix}:{i:08}").into_bytes())
+        .collect()
 }
 
 fn filled(keys: &[Vec<u8>], value: &[u8]) -> Keyspace {
@@ -64,7 +66,12 @@ fn insert(c: &mut Criterion) {
             Keyspace::new,
             |mut ks| {
                 for k in &keys {
-                    ks.insert(k, Value::Str(b"value-of-sixteen".to_vec()), Some(NOW + 60_000), NOW);
+                    ks.insert(
+                        k,
+                        Value::Str(b"value-of-sixteen".to_vec()),
+                        Some(NOW + 60_000),
+                        NOW,
+                    );
                 }
                 ks
             },
@@ -81,7 +88,12 @@ fn insert(c: &mut Criterion) {
     group.bench_function("existing_keys", |b| {
         b.iter(|| {
             for &i in &order {
-                black_box(ks.insert(&keys[i], Value::Str(b"another-value-16".to_vec()), None, NOW));
+                black_box(ks.insert(
+                    &keys[i],
+                    Value::Str(b"another-value-16".to_vec()),
+                    None,
+                    NOW,
+                ));
             }
         })
     });
@@ -163,7 +175,11 @@ fn churn(c: &mut Criterion) {
 fn reply_encoding(c: &mut Criterion) {
     let mut group = c.benchmark_group("reply_encode");
     group.throughput(Throughput::Elements(BATCH as u64));
-    for (name, size) in [("bulk_16b", 16), ("bulk_1kib", 1024), ("bulk_64kib", 64 * 1024)] {
+    for (name, size) in [
+        ("bulk_16b", 16),
+        ("bulk_1kib", 1024),
+        ("bulk_64kib", 64 * 1024),
+    ] {
         let value = vec![b'x'; size];
         let mut out = ReplyBuf::with_capacity(Protocol::Resp2, BATCH * (size + 16));
         group.bench_function(name, |b| {

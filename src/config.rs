@@ -78,8 +78,13 @@ pub const CONFIG_KEYS: [&str; 11] = [
 
 /// Redis's log level names, mapped to the tracing level with the closest
 /// meaning. Accepted by `CONFIG SET loglevel` so Redis tooling keeps working.
-const REDIS_LOG_LEVELS: [(&str, &str); 5] =
-    [("debug", "debug"), ("verbose", "debug"), ("notice", "info"), ("warning", "warn"), ("nothing", "off")];
+const REDIS_LOG_LEVELS: [(&str, &str); 5] = [
+    ("debug", "debug"),
+    ("verbose", "debug"),
+    ("notice", "info"),
+    ("warning", "warn"),
+    ("nothing", "off"),
+];
 
 /// The server configuration; `config.json` holds exactly these keys.
 ///
@@ -188,10 +193,19 @@ pub enum ConfigError {
     /// The file is not valid JSON, or not the expected shape (unknown key,
     /// wrong type, ...). `line`/`column` are 1-based, 0 when unknown.
     #[error("{}: {message}", path.display())]
-    Parse { path: PathBuf, message: String, line: usize, column: usize },
+    Parse {
+        path: PathBuf,
+        message: String,
+        line: usize,
+        column: usize,
+    },
     /// A value has the right type but is out of range or malformed.
     #[error("{}", invalid_line(origin, key, message))]
-    Invalid { origin: ValueOrigin, key: &'static str, message: String },
+    Invalid {
+        origin: ValueOrigin,
+        key: &'static str,
+        message: String,
+    },
 }
 
 fn invalid_line(origin: &ValueOrigin, key: &str, message: &str) -> String {
@@ -238,11 +252,22 @@ impl Config {
         let (mut config, created) = read_or_create(&path)?;
         overrides.apply(&mut config);
         config.check().map_err(|problem| {
-            let origin =
-                if overrides.is_set(problem.key) { ValueOrigin::Flag } else { ValueOrigin::File(path.clone()) };
-            ConfigError::Invalid { origin, key: problem.key, message: problem.message }
+            let origin = if overrides.is_set(problem.key) {
+                ValueOrigin::Flag
+            } else {
+                ValueOrigin::File(path.clone())
+            };
+            ConfigError::Invalid {
+                origin,
+                key: problem.key,
+                message: problem.message,
+            }
         })?;
-        Ok(Loaded { config, path, created })
+        Ok(Loaded {
+            config,
+            path,
+            created,
+        })
     }
 
     /// Parses the contents of a config file. `path` is only used to label
@@ -267,8 +292,8 @@ impl Config {
         // fields by position; a file like `[1, 2]` must not become a config.
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
         if first != Some(&b'{') {
-            let value: serde_json::Value =
-                serde_json::from_slice(bytes).map_err(|err| friendly_parse_error(&err, bytes, path))?;
+            let value: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|err| friendly_parse_error(&err, bytes, path))?;
             return Err(ConfigError::Parse {
                 path: path.to_path_buf(),
                 message: format!(
@@ -321,14 +346,23 @@ impl Config {
         if self.shards > MAX_SHARDS {
             return Err(Problem::new(
                 "shards",
-                format!("must be between 0 and {MAX_SHARDS} (0 = one per core), got {}", self.shards),
+                format!(
+                    "must be between 0 and {MAX_SHARDS} (0 = one per core), got {}",
+                    self.shards
+                ),
             ));
         }
         if !(1..=MAX_DATABASES).contains(&self.databases) {
-            return Err(Problem::new("databases", range_message(1, MAX_DATABASES, self.databases)));
+            return Err(Problem::new(
+                "databases",
+                range_message(1, MAX_DATABASES, self.databases),
+            ));
         }
         if !(1..=MAX_MAXCLIENTS).contains(&self.maxclients) {
-            return Err(Problem::new("maxclients", range_message(1, MAX_MAXCLIENTS, self.maxclients)));
+            return Err(Problem::new(
+                "maxclients",
+                range_message(1, MAX_MAXCLIENTS, self.maxclients),
+            ));
         }
         if let Err(why) = check_log_filter(&self.log_level) {
             return Err(Problem::new("log_level", why));
@@ -351,7 +385,10 @@ impl Config {
         if self.timeout > MAX_TIMEOUT {
             return Err(Problem::new(
                 "timeout",
-                format!("must be between 0 and {MAX_TIMEOUT} seconds (0 = never), got {}", self.timeout),
+                format!(
+                    "must be between 0 and {MAX_TIMEOUT} seconds (0 = never), got {}",
+                    self.timeout
+                ),
             ));
         }
         Ok(())
@@ -364,7 +401,9 @@ impl Config {
         if self.shards != 0 {
             return self.shards;
         }
-        std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_SHARDS)
+        std::thread::available_parallelism()
+            .map_or(1, NonZeroUsize::get)
+            .min(MAX_SHARDS)
     }
 
     /// `CONFIG GET pattern`: every parameter whose name matches the glob
@@ -376,7 +415,11 @@ impl Config {
     pub fn config_get(&self, pattern: &[u8]) -> Vec<(String, String)> {
         PARAMS
             .iter()
-            .filter(|param| param.names().any(|name| glob_match(pattern, name.as_bytes(), true)))
+            .filter(|param| {
+                param
+                    .names()
+                    .any(|name| glob_match(pattern, name.as_bytes(), true))
+            })
             .map(|param| (param.redis.to_string(), self.param_value(param.id)))
             .collect()
     }
@@ -389,20 +432,29 @@ impl Config {
     pub fn config_set(&mut self, name: &[u8], value: &[u8]) -> Result<(), String> {
         let as_sent = String::from_utf8_lossy(name);
         let Some(param) = find_param(name) else {
-            return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{as_sent}'"));
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{as_sent}'"
+            ));
         };
         // Redis names the parameter as sent for "immutable", but by its
         // canonical name once the value itself is rejected; mirror that.
-        let failed =
-            |detail: &str| format!("ERR CONFIG SET failed (possibly related to argument '{}') - {detail}", param.redis);
-        let immutable =
-            || format!("ERR CONFIG SET failed (possibly related to argument '{as_sent}') - can't set immutable config");
+        let failed = |detail: &str| {
+            format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - {detail}",
+                param.redis
+            )
+        };
+        let immutable = || {
+            format!("ERR CONFIG SET failed (possibly related to argument '{as_sent}') - can't set immutable config")
+        };
         match param.id {
             ParamId::MaxClients => {
-                self.maxclients = parse_int_in(value, 1, MAX_MAXCLIENTS as i64).map_err(|e| failed(&e))? as usize;
+                self.maxclients =
+                    parse_int_in(value, 1, MAX_MAXCLIENTS as i64).map_err(|e| failed(&e))? as usize;
             }
             ParamId::Timeout => {
-                self.timeout = parse_int_in(value, 0, MAX_TIMEOUT as i64).map_err(|e| failed(&e))? as u64;
+                self.timeout =
+                    parse_int_in(value, 0, MAX_TIMEOUT as i64).map_err(|e| failed(&e))? as u64;
             }
             ParamId::LogLevel => {
                 self.log_level = parse_log_level_setting(value).map_err(|e| failed(&e))?;
@@ -411,7 +463,8 @@ impl Config {
                 self.proto_max_bulk_len = parse_memory_setting(value).map_err(|e| failed(&e))?;
             }
             ParamId::ClientQueryBufferLimit => {
-                self.client_query_buffer_limit = parse_memory_setting(value).map_err(|e| failed(&e))?;
+                self.client_query_buffer_limit =
+                    parse_memory_setting(value).map_err(|e| failed(&e))?;
             }
             // These are reported for the benefit of tools that check them;
             // MemFlux never persists, so their values are fixed. Setting them
@@ -477,14 +530,22 @@ fn read_or_create(path: &Path) -> Result<(Config, bool), ConfigError> {
     match fs::read(path) {
         Ok(bytes) => return Ok((Config::from_json(&bytes, path)?, false)),
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     }
     match write_default(path) {
         Ok(()) => Ok((Config::default(), true)),
         // Another process created the file between our read and our write
         // (two servers started together). Use theirs rather than fail.
         Err(ConfigError::Write { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-            let bytes = fs::read(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            let bytes = fs::read(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
             Ok((Config::from_json(&bytes, path)?, false))
         }
         Err(err) => Err(err),
@@ -500,10 +561,22 @@ fn read_or_create(path: &Path) -> Result<(Config, bool), ConfigError> {
 /// clobber an operator's edits. A partially written file is removed so the
 /// next start does not trip over truncated JSON.
 pub fn write_default(path: &Path) -> Result<(), ConfigError> {
-    let write_error = |source: io::Error| ConfigError::Write { path: path.to_path_buf(), source };
-    let text = Config::default().to_json_pretty().map_err(|err| write_error(io::Error::other(err)))?;
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(write_error)?;
-    if let Err(err) = file.write_all(text.as_bytes()).and_then(|()| file.sync_all()) {
+    let write_error = |source: io::Error| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = Config::default()
+        .to_json_pretty()
+        .map_err(|err| write_error(io::Error::other(err)))?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(write_error)?;
+    if let Err(err) = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+    {
         drop(file);
         let _ = fs::remove_file(path);
         return Err(write_error(err));
@@ -594,14 +667,21 @@ fn check_log_filter(filter: &str) -> Result<(), String> {
         // The level follows the last '=' outside a `[span{field=value}]`
         // filter, whose contents may contain '=' themselves.
         let search_from = directive.rfind(']').unwrap_or(0);
-        let split = directive[search_from..].rfind('=').map(|at| at + search_from);
+        let split = directive[search_from..]
+            .rfind('=')
+            .map(|at| at + search_from);
         let (target, level) = match split {
             Some(at) => (&directive[..at], &directive[at + 1..]),
             None => ("", directive),
         };
         if !is_log_level(level) {
-            if let Some((_, tracing)) = REDIS_LOG_LEVELS.iter().find(|(redis, _)| redis.eq_ignore_ascii_case(level)) {
-                return fail(format!("{level:?} is a Redis log level, use {tracing:?} instead"));
+            if let Some((_, tracing)) = REDIS_LOG_LEVELS
+                .iter()
+                .find(|(redis, _)| redis.eq_ignore_ascii_case(level))
+            {
+                return fail(format!(
+                    "{level:?} is a Redis log level, use {tracing:?} instead"
+                ));
             }
             return fail(format!("got {filter:?}"));
         }
@@ -622,7 +702,9 @@ fn is_valid_target(spec: &str) -> bool {
         Some(at) => (&spec[..at], Some(&spec[at..])),
         None => (spec, None),
     };
-    let target_ok = target.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.'));
+    let target_ok = target
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-' | '.'));
     match span {
         Some(span) => target_ok && span.len() >= 2 && span.ends_with(']'),
         None => target_ok && !target.is_empty(),
@@ -646,7 +728,10 @@ fn parse_log_level_setting(value: &[u8]) -> Result<String, String> {
         )
     };
     let text = std::str::from_utf8(value).map_err(|_| rejected())?;
-    if let Some((_, tracing)) = REDIS_LOG_LEVELS.iter().find(|(redis, _)| redis.eq_ignore_ascii_case(text)) {
+    if let Some((_, tracing)) = REDIS_LOG_LEVELS
+        .iter()
+        .find(|(redis, _)| redis.eq_ignore_ascii_case(text))
+    {
         return Ok((*tracing).to_string());
     }
     if is_log_level(text) {
@@ -689,12 +774,24 @@ struct Param {
 
 impl Param {
     fn names(&self) -> impl Iterator<Item = &'static str> {
-        [Some(self.redis), self.key, self.kebab].into_iter().flatten()
+        [Some(self.redis), self.key, self.kebab]
+            .into_iter()
+            .flatten()
     }
 }
 
-const fn param(id: ParamId, redis: &'static str, key: Option<&'static str>, kebab: Option<&'static str>) -> Param {
-    Param { id, redis, key, kebab }
+const fn param(
+    id: ParamId,
+    redis: &'static str,
+    key: Option<&'static str>,
+    kebab: Option<&'static str>,
+) -> Param {
+    Param {
+        id,
+        redis,
+        key,
+        kebab,
+    }
 }
 
 /// Struct order, then the read-only Redis parameters tools ask for
@@ -707,16 +804,35 @@ const PARAMS: [Param; 13] = [
     param(ParamId::PinCpus, "pin-cpus", Some("pin_cpus"), None),
     param(ParamId::Databases, "databases", Some("databases"), None),
     param(ParamId::MaxClients, "maxclients", Some("maxclients"), None),
-    param(ParamId::LogLevel, "loglevel", Some("log_level"), Some("log-level")),
-    param(ParamId::ProtoMaxBulkLen, "proto-max-bulk-len", Some("proto_max_bulk_len"), None),
-    param(ParamId::ClientQueryBufferLimit, "client-query-buffer-limit", Some("client_query_buffer_limit"), None),
+    param(
+        ParamId::LogLevel,
+        "loglevel",
+        Some("log_level"),
+        Some("log-level"),
+    ),
+    param(
+        ParamId::ProtoMaxBulkLen,
+        "proto-max-bulk-len",
+        Some("proto_max_bulk_len"),
+        None,
+    ),
+    param(
+        ParamId::ClientQueryBufferLimit,
+        "client-query-buffer-limit",
+        Some("client_query_buffer_limit"),
+        None,
+    ),
     param(ParamId::Timeout, "timeout", Some("timeout"), None),
     param(ParamId::Save, "save", None, None),
     param(ParamId::AppendOnly, "appendonly", None, None),
 ];
 
 fn find_param(name: &[u8]) -> Option<&'static Param> {
-    PARAMS.iter().find(|param| param.names().any(|candidate| candidate.as_bytes().eq_ignore_ascii_case(name)))
+    PARAMS.iter().find(|param| {
+        param
+            .names()
+            .any(|candidate| candidate.as_bytes().eq_ignore_ascii_case(name))
+    })
 }
 
 /// Parses an integer the way Redis's `string2ll` does (optional '-', digits,
@@ -738,7 +854,9 @@ fn parse_int_in(value: &[u8], min: i64, max: i64) -> Result<i64, String> {
     });
     let n = parsed.ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
     if !(min..=max).contains(&n) {
-        return Err(format!("argument must be between {min} and {max} inclusive"));
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
     Ok(n)
 }
@@ -749,7 +867,9 @@ fn parse_memory_setting(value: &[u8]) -> Result<u64, String> {
         .and_then(parse_memory)
         .ok_or_else(|| "argument must be a memory value".to_string())?;
     if !(MIN_BYTE_LIMIT..=MAX_BYTE_LIMIT).contains(&bytes) {
-        return Err(format!("argument must be between {MIN_BYTE_LIMIT} and {MAX_BYTE_LIMIT} inclusive"));
+        return Err(format!(
+            "argument must be between {MIN_BYTE_LIMIT} and {MAX_BYTE_LIMIT} inclusive"
+        ));
     }
     Ok(bytes)
 }
@@ -859,7 +979,10 @@ impl ConfigOverrides {
         set(&mut config.maxclients, &self.maxclients);
         set(&mut config.log_level, &self.log_level);
         set(&mut config.proto_max_bulk_len, &self.proto_max_bulk_len);
-        set(&mut config.client_query_buffer_limit, &self.client_query_buffer_limit);
+        set(
+            &mut config.client_query_buffer_limit,
+            &self.client_query_buffer_limit,
+        );
         set(&mut config.timeout, &self.timeout);
     }
 
@@ -897,8 +1020,8 @@ mod de {
     use serde_json::Value;
 
     use super::{
-        format_memory, parse_memory, MAX_BYTE_LIMIT, MAX_DATABASES, MAX_MAXCLIENTS, MAX_SHARDS, MAX_TIMEOUT,
-        MIN_BYTE_LIMIT,
+        format_memory, parse_memory, MAX_BYTE_LIMIT, MAX_DATABASES, MAX_MAXCLIENTS, MAX_SHARDS,
+        MAX_TIMEOUT, MIN_BYTE_LIMIT,
     };
 
     /// How a rejected JSON value is shown after "got".
@@ -915,7 +1038,10 @@ mod de {
     }
 
     fn mismatch<E: serde::de::Error>(key: &str, expected: &str, value: &Value) -> E {
-        E::custom(format!("key \"{key}\" must be {expected}, got {}", shown(value)))
+        E::custom(format!(
+            "key \"{key}\" must be {expected}, got {}",
+            shown(value)
+        ))
     }
 
     fn string<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<String, D::Error> {
@@ -931,7 +1057,10 @@ mod de {
         T: TryFrom<u64>,
     {
         let value = Value::deserialize(d)?;
-        value.as_u64().and_then(|n| T::try_from(n).ok()).ok_or_else(|| mismatch(key, expected, &value))
+        value
+            .as_u64()
+            .and_then(|n| T::try_from(n).ok())
+            .ok_or_else(|| mismatch(key, expected, &value))
     }
 
     fn bytes<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<u64, D::Error> {
@@ -967,7 +1096,11 @@ mod de {
     }
 
     pub fn shards<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-        integer(d, "shards", &format!("an integer from 0 to {MAX_SHARDS} (0 = one per core)"))
+        integer(
+            d,
+            "shards",
+            &format!("an integer from 0 to {MAX_SHARDS} (0 = one per core)"),
+        )
     }
 
     pub fn pin_cpus<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
@@ -978,11 +1111,19 @@ mod de {
     }
 
     pub fn databases<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-        integer(d, "databases", &format!("an integer from 1 to {MAX_DATABASES}"))
+        integer(
+            d,
+            "databases",
+            &format!("an integer from 1 to {MAX_DATABASES}"),
+        )
     }
 
     pub fn maxclients<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-        integer(d, "maxclients", &format!("an integer from 1 to {MAX_MAXCLIENTS}"))
+        integer(
+            d,
+            "maxclients",
+            &format!("an integer from 1 to {MAX_MAXCLIENTS}"),
+        )
     }
 
     pub fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -998,7 +1139,11 @@ mod de {
     }
 
     pub fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        integer(d, "timeout", &format!("an integer number of seconds from 0 to {MAX_TIMEOUT}"))
+        integer(
+            d,
+            "timeout",
+            &format!("an integer number of seconds from 0 to {MAX_TIMEOUT}"),
+        )
     }
 }
 
@@ -1008,19 +1153,34 @@ fn friendly_parse_error(err: &serde_json::Error, text: &[u8], path: &Path) -> Co
     // serde_json appends " at line L column C" to its message; we place the
     // position ourselves.
     let full = err.to_string();
-    let raw = full.strip_suffix(&format!(" at line {line} column {column}")).unwrap_or(&full);
+    let raw = full
+        .strip_suffix(&format!(" at line {line} column {column}"))
+        .unwrap_or(&full);
     let message = match err.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            format!("invalid JSON at line {line} column {column}: {}", syntax_message(raw, char_at(text, line, column)))
+            format!(
+                "invalid JSON at line {line} column {column}: {}",
+                syntax_message(raw, char_at(text, line, column))
+            )
         }
         // The message names the key, which locates the problem in a flat
         // file. serde_json's position is not reported: for these errors it
         // points past the closing '}', not at the offending key.
         serde_json::error::Category::Data | serde_json::error::Category::Io => {
-            return ConfigError::Parse { path: path.to_path_buf(), message: data_message(raw), line: 0, column: 0 };
+            return ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: data_message(raw),
+                line: 0,
+                column: 0,
+            };
         }
     };
-    ConfigError::Parse { path: path.to_path_buf(), message, line, column }
+    ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+        line,
+        column,
+    }
 }
 
 /// "an array", "a string", ... for messages about the file's top level.
@@ -1053,11 +1213,19 @@ fn syntax_message(raw: &str, at: Option<char>) -> String {
         _ => {}
     }
     match raw {
-        "EOF while parsing an object" => "unexpected end of file inside an object (missing '}'?)".to_string(),
-        "EOF while parsing a list" => "unexpected end of file inside an array (missing ']'?)".to_string(),
-        "EOF while parsing a string" => "unexpected end of file inside a string (missing closing '\"'?)".to_string(),
+        "EOF while parsing an object" => {
+            "unexpected end of file inside an object (missing '}'?)".to_string()
+        }
+        "EOF while parsing a list" => {
+            "unexpected end of file inside an array (missing ']'?)".to_string()
+        }
+        "EOF while parsing a string" => {
+            "unexpected end of file inside a string (missing closing '\"'?)".to_string()
+        }
         "EOF while parsing a value" => "unexpected end of file, expected a value".to_string(),
-        "expected value" => "expected a value (a string, number, true, false, null, object or array)".to_string(),
+        "expected value" => {
+            "expected a value (a string, number, true, false, null, object or array)".to_string()
+        }
         "expected ident" => "invalid literal (expected true, false or null)".to_string(),
         "key must be a string" => "object keys must be double-quoted strings".to_string(),
         "trailing comma" => "trailing comma (JSON allows no ',' before '}' or ']')".to_string(),
@@ -1072,9 +1240,14 @@ fn data_message(raw: &str) -> String {
         return raw.to_string();
     }
     if let Some(rest) = raw.strip_prefix("unknown field `") {
-        let name =
-            rest.rfind("`, expected").or_else(|| rest.rfind("`, there are no fields")).map_or(rest, |end| &rest[..end]);
-        let mut message = format!("unknown key \"{name}\" (known keys: {})", CONFIG_KEYS.join(", "));
+        let name = rest
+            .rfind("`, expected")
+            .or_else(|| rest.rfind("`, there are no fields"))
+            .map_or(rest, |end| &rest[..end]);
+        let mut message = format!(
+            "unknown key \"{name}\" (known keys: {})",
+            CONFIG_KEYS.join(", ")
+        );
         if let Some(suggestion) = suggest_key(name) {
             message.push_str(&format!("; did you mean \"{suggestion}\"?"));
         }
@@ -1138,13 +1311,17 @@ mod tests {
     fn cli(args: &[&str]) -> ConfigOverrides {
         let mut argv = vec!["memflux"];
         argv.extend_from_slice(args);
-        TestCli::try_parse_from(argv).expect("arguments parse").overrides
+        TestCli::try_parse_from(argv)
+            .expect("arguments parse")
+            .overrides
     }
 
     fn cli_error(args: &[&str]) -> String {
         let mut argv = vec!["memflux"];
         argv.extend_from_slice(args);
-        TestCli::try_parse_from(argv).expect_err("arguments rejected").to_string()
+        TestCli::try_parse_from(argv)
+            .expect_err("arguments rejected")
+            .to_string()
     }
 
     fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
@@ -1165,7 +1342,9 @@ mod tests {
     }
 
     fn parse_error(text: &str) -> String {
-        Config::from_json(text.as_bytes(), Path::new("config.json")).expect_err("parse rejected").to_string()
+        Config::from_json(text.as_bytes(), Path::new("config.json"))
+            .expect_err("parse rejected")
+            .to_string()
     }
 
     #[test]
@@ -1188,10 +1367,18 @@ mod tests {
     #[test]
     fn config_keys_match_struct_order() {
         let value = serde_json::to_value(Config::default()).unwrap();
-        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, CONFIG_KEYS);
         for key in CONFIG_KEYS {
-            assert!(find_param(key.as_bytes()).is_some(), "{key} has no CONFIG name");
+            assert!(
+                find_param(key.as_bytes()).is_some(),
+                "{key} has no CONFIG name"
+            );
         }
     }
 
@@ -1221,9 +1408,17 @@ mod tests {
 
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.ends_with("}\n"), "trailing newline: {text:?}");
-        assert!(text.contains("\n  \"port\": 8360,\n"), "pretty, defaults only: {text}");
+        assert!(
+            text.contains("\n  \"port\": 8360,\n"),
+            "pretty, defaults only: {text}"
+        );
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, CONFIG_KEYS);
         assert_eq!(value["proto_max_bulk_len"], 536_870_912, "plain number");
 
@@ -1238,7 +1433,10 @@ mod tests {
         // Checked through the helper load uses, rather than by loading with
         // None: changing the process's cwd would race with other tests.
         assert_eq!(config_path(None), PathBuf::from("config.json"));
-        assert_eq!(config_path(Some(Path::new("/etc/m.json"))), PathBuf::from("/etc/m.json"));
+        assert_eq!(
+            config_path(Some(Path::new("/etc/m.json"))),
+            PathBuf::from("/etc/m.json")
+        );
     }
 
     #[test]
@@ -1252,7 +1450,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, "{\"port\": 1234}\n");
         let err = write_default(&path).unwrap_err();
-        assert!(err.to_string().starts_with("cannot write default config to "));
+        assert!(err
+            .to_string()
+            .starts_with("cannot write default config to "));
         assert_eq!(fs::read_to_string(&path).unwrap(), "{\"port\": 1234}\n");
     }
 
@@ -1263,7 +1463,10 @@ mod tests {
         let err = Config::load(Some(&path), &ConfigOverrides::default()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("cannot write default config to {}: No such file or directory", path.display())
+            format!(
+                "cannot write default config to {}: No such file or directory",
+                path.display()
+            )
         );
     }
 
@@ -1272,17 +1475,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = Config::load(Some(dir.path()), &ConfigOverrides::default()).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }), "{err:?}");
-        assert_eq!(err.to_string(), format!("cannot read {}: Is a directory", dir.path().display()));
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read {}: Is a directory", dir.path().display())
+        );
     }
 
     #[test]
     fn partial_file_keeps_other_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, r#"{ "port": 7000, "dir": "/var/lib/memflux" }"#);
-        let config = Config::load(Some(&path), &ConfigOverrides::default()).unwrap().config;
+        let config = Config::load(Some(&path), &ConfigOverrides::default())
+            .unwrap()
+            .config;
         assert_eq!(config.port, 7000);
         assert_eq!(config.dir, PathBuf::from("/var/lib/memflux"));
-        assert_eq!(config, Config { port: 7000, dir: PathBuf::from("/var/lib/memflux"), ..Config::default() });
+        assert_eq!(
+            config,
+            Config {
+                port: 7000,
+                dir: PathBuf::from("/var/lib/memflux"),
+                ..Config::default()
+            }
+        );
     }
 
     #[test]
@@ -1294,7 +1509,10 @@ mod tests {
              timeout); did you mean \"port\"?"
         );
         let dashed = parse_error(r#"{"proto-max-bulk-len": "1mb"}"#);
-        assert!(dashed.contains("did you mean \"proto_max_bulk_len\"?"), "{dashed}");
+        assert!(
+            dashed.contains("did you mean \"proto_max_bulk_len\"?"),
+            "{dashed}"
+        );
         let redis = parse_error(r#"{"bind": "0.0.0.0"}"#);
         assert!(redis.contains("did you mean \"host\"?"), "{redis}");
         let far = parse_error(r#"{"zzzzzzzz": 1}"#);
@@ -1336,7 +1554,10 @@ mod tests {
             parse_error("[1, 2"),
             "config.json: invalid JSON at line 1 column 5: unexpected end of file inside an array (missing ']'?)"
         );
-        assert_eq!(parse_error(r#"{"port": 1, "port": 2}"#), "config.json: key \"port\" appears more than once");
+        assert_eq!(
+            parse_error(r#"{"port": 1, "port": 2}"#),
+            "config.json: key \"port\" appears more than once"
+        );
     }
 
     #[test]
@@ -1431,7 +1652,10 @@ mod tests {
     #[test]
     fn cli_overrides_beat_the_file_in_both_spellings() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(&dir, r#"{"port": 7000, "shards": 4, "proto_max_bulk_len": "2mb", "log_level": "warn"}"#);
+        let path = write(
+            &dir,
+            r#"{"port": 7000, "shards": 4, "proto_max_bulk_len": "2mb", "log_level": "warn"}"#,
+        );
         let overrides = cli(&[
             "--port",
             "8361",
@@ -1530,7 +1754,10 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ");
             assert!(!line.is_empty(), "{flag} missing from help:\n{help}");
-            assert!(line.contains(&format!("[default: {default}]")), "{flag} lacks [default: {default}]:\n{help}");
+            assert!(
+                line.contains(&format!("[default: {default}]")),
+                "{flag} lacks [default: {default}]:\n{help}"
+            );
         }
         assert_eq!(parse_memory("512mb"), Some(d.proto_max_bulk_len));
         assert_eq!(parse_memory("1gb"), Some(d.client_query_buffer_limit));
@@ -1553,7 +1780,10 @@ mod tests {
             load_error(r#"{"port": 0}"#, &cli(&["--databases", "3"])),
             "config.json: key \"port\" must be between 1 and 65535, got 0"
         );
-        assert_eq!(load_error("{}", &cli(&["--port", "0"])), "--port: must be between 1 and 65535, got 0");
+        assert_eq!(
+            load_error("{}", &cli(&["--port", "0"])),
+            "--port: must be between 1 and 65535, got 0"
+        );
         assert_eq!(
             load_error("{}", &cli(&["--proto-max-bulk-len", "1000"])),
             "--proto_max_bulk_len: must be between 1048576 (1mb) and 9223372036854775807 bytes, got 1000"
@@ -1571,7 +1801,10 @@ mod tests {
             let mut c = Config::default();
             f(&mut c);
             let err = c.validate().expect_err(expected).to_string();
-            assert!(err.starts_with(expected), "expected {expected:?}, got {err:?}");
+            assert!(
+                err.starts_with(expected),
+                "expected {expected:?}, got {err:?}"
+            );
         };
         fails(|c| c.host = "my-host".into(), "host: must be an IP address");
         fails(|c| c.host = String::new(), "host: must be an IP address");
@@ -1582,24 +1815,51 @@ mod tests {
         fails(|c| c.dir = PathBuf::new(), "dir: must not be empty");
         fails(|c| c.shards = 1025, "shards: must be between 0 and 1024");
         ok(|c| c.shards = 1024).unwrap();
-        fails(|c| c.databases = 0, "databases: must be between 1 and 1000000, got 0");
-        fails(|c| c.databases = 1_000_001, "databases: must be between 1 and 1000000");
+        fails(
+            |c| c.databases = 0,
+            "databases: must be between 1 and 1000000, got 0",
+        );
+        fails(
+            |c| c.databases = 1_000_001,
+            "databases: must be between 1 and 1000000",
+        );
         ok(|c| c.databases = 1).unwrap();
-        fails(|c| c.maxclients = 0, "maxclients: must be between 1 and 4294967295, got 0");
-        fails(|c| c.log_level = "loud".into(), "log_level: must be one of error, warn");
+        fails(
+            |c| c.maxclients = 0,
+            "maxclients: must be between 1 and 4294967295, got 0",
+        );
+        fails(
+            |c| c.log_level = "loud".into(),
+            "log_level: must be one of error, warn",
+        );
         fails(|c| c.log_level = String::new(), "log_level: must be one of");
-        fails(|c| c.log_level = "notice".into(), "log_level: must be one of");
-        fails(|c| c.proto_max_bulk_len = 1024, "proto_max_bulk_len: must be between 1048576");
-        fails(|c| c.proto_max_bulk_len = u64::MAX, "proto_max_bulk_len: must be between");
+        fails(
+            |c| c.log_level = "notice".into(),
+            "log_level: must be one of",
+        );
+        fails(
+            |c| c.proto_max_bulk_len = 1024,
+            "proto_max_bulk_len: must be between 1048576",
+        );
+        fails(
+            |c| c.proto_max_bulk_len = u64::MAX,
+            "proto_max_bulk_len: must be between",
+        );
         ok(|c| c.proto_max_bulk_len = MIN_BYTE_LIMIT).unwrap();
-        fails(|c| c.client_query_buffer_limit = 1024 * 1024 - 1, "client_query_buffer_limit: must be between 1048576");
+        fails(
+            |c| c.client_query_buffer_limit = 1024 * 1024 - 1,
+            "client_query_buffer_limit: must be between 1048576",
+        );
         // Allowed, as in Redis: see the comment in `check`.
         ok(|c| {
             c.proto_max_bulk_len = 4 << 30;
             c.client_query_buffer_limit = 1 << 20;
         })
         .unwrap();
-        fails(|c| c.timeout = 1 << 31, "timeout: must be between 0 and 2147483647");
+        fails(
+            |c| c.timeout = 1 << 31,
+            "timeout: must be between 0 and 2147483647",
+        );
         ok(|c| c.timeout = 3600).unwrap();
     }
 
@@ -1618,8 +1878,18 @@ mod tests {
         ] {
             assert!(check_log_filter(good).is_ok(), "{good:?} rejected");
         }
-        for bad in ["", " ", "loud", "memflux", "info,", "=debug", "memflux=loud", "a b=info", "x[span=info", "notice"]
-        {
+        for bad in [
+            "",
+            " ",
+            "loud",
+            "memflux",
+            "info,",
+            "=debug",
+            "memflux=loud",
+            "a b=info",
+            "x[span=info",
+            "notice",
+        ] {
             assert!(check_log_filter(bad).is_err(), "{bad:?} accepted");
         }
         let hint = check_log_filter("warning").unwrap_err();
@@ -1628,7 +1898,10 @@ mod tests {
 
     #[test]
     fn shard_count_resolves_zero_to_cores() {
-        let mut c = Config { shards: 3, ..Config::default() };
+        let mut c = Config {
+            shards: 3,
+            ..Config::default()
+        };
         assert_eq!(c.shard_count(), 3);
         c.shards = 0;
         let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
@@ -1662,7 +1935,12 @@ mod tests {
                 "appendonly",
             ]
         );
-        let value = |name: &str| all.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap();
+        let value = |name: &str| {
+            all.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap()
+        };
         assert_eq!(value("bind"), "127.0.0.1");
         assert_eq!(value("port"), "8360");
         assert_eq!(value("dir"), "shards");
@@ -1673,15 +1951,29 @@ mod tests {
         assert_eq!(value("save"), "");
         assert_eq!(value("appendonly"), "no");
 
-        assert_eq!(c.config_get(b"max*"), vec![("maxclients".to_string(), "10000".to_string())]);
-        assert_eq!(c.config_get(b"bind"), vec![("bind".to_string(), "127.0.0.1".to_string())]);
+        assert_eq!(
+            c.config_get(b"max*"),
+            vec![("maxclients".to_string(), "10000".to_string())]
+        );
+        assert_eq!(
+            c.config_get(b"bind"),
+            vec![("bind".to_string(), "127.0.0.1".to_string())]
+        );
         assert_eq!(names(&c.config_get(b"BIND")), ["bind"]);
         assert_eq!(names(&c.config_get(b"host")), ["bind"]);
-        assert_eq!(names(&c.config_get(b"proto_max_bulk_len")), ["proto-max-bulk-len"]);
+        assert_eq!(
+            names(&c.config_get(b"proto_max_bulk_len")),
+            ["proto-max-bulk-len"]
+        );
         assert_eq!(names(&c.config_get(b"log_level")), ["loglevel"]);
         assert_eq!(
             names(&c.config_get(b"*-*")),
-            ["pin-cpus", "loglevel", "proto-max-bulk-len", "client-query-buffer-limit"]
+            [
+                "pin-cpus",
+                "loglevel",
+                "proto-max-bulk-len",
+                "client-query-buffer-limit"
+            ]
         );
         assert!(c.config_get(b"nosuchparam").is_empty());
         assert!(c.config_get(b"").is_empty());
@@ -1723,14 +2015,27 @@ mod tests {
     fn config_set_errors_use_redis_wording() {
         let mut c = Config::default();
         let before = c.clone();
-        let err =
-            |c: &mut Config, name: &str, value: &str| c.config_set(name.as_bytes(), value.as_bytes()).unwrap_err();
-        assert_eq!(err(&mut c, "foo", "1"), "ERR Unknown option or number of arguments for CONFIG SET - 'foo'");
+        let err = |c: &mut Config, name: &str, value: &str| {
+            c.config_set(name.as_bytes(), value.as_bytes()).unwrap_err()
+        };
+        assert_eq!(
+            err(&mut c, "foo", "1"),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+        );
         assert_eq!(
             err(&mut c, "port", "7000"),
             "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
         );
-        for immutable in ["bind", "host", "dir", "databases", "shards", "pin-cpus", "pin_cpus", "Port"] {
+        for immutable in [
+            "bind",
+            "host",
+            "dir",
+            "databases",
+            "shards",
+            "pin-cpus",
+            "pin_cpus",
+            "Port",
+        ] {
             assert_eq!(
                 err(&mut c, immutable, "1"),
                 format!(

@@ -16,10 +16,17 @@ fn filter_for(level: &str) -> EnvFilter {
 /// Installs the global subscriber. `level` is a level name or an env-filter directive;
 /// RUST_LOG, when set, wins.
 pub fn init(level: &str) {
-    let filter =
-        std::env::var("RUST_LOG").ok().and_then(|v| EnvFilter::try_new(v).ok()).unwrap_or_else(|| filter_for(level));
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| filter_for(level));
     let (filter, handle) = reload::Layer::new(filter);
-    if tracing_subscriber::registry().with(filter).with(fmt::layer().with_writer(std::io::stderr)).try_init().is_ok() {
+    if tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .try_init()
+        .is_ok()
+    {
         let _ = FILTER.set(handle);
     }
 }

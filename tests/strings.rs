@@ -36,7 +36,10 @@ impl Cli {
 
     fn read_reply(&mut self, out: &mut Vec<u8>) {
         let line = self.0.line();
-        assert!(line.ends_with("\r\n"), "connection closed mid-reply: {line:?}");
+        assert!(
+            line.ends_with("\r\n"),
+            "connection closed mid-reply: {line:?}"
+        );
         out.extend_from_slice(line.as_bytes());
         let n = || line[1..line.len() - 2].parse::<i64>().unwrap();
         match line.as_bytes()[0] {
@@ -92,7 +95,10 @@ fn arity(cmd: &str) -> String {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 /// Pseudo-random bytes covering every byte value, CR, LF and NUL included.
@@ -110,7 +116,10 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 /// One key on each shard.
 fn pair(prefix: &str) -> (String, String) {
-    (keys_on_shard(0, 2, 1, prefix).remove(0), keys_on_shard(1, 2, 1, prefix).remove(0))
+    (
+        keys_on_shard(0, 2, 1, prefix).remove(0),
+        keys_on_shard(1, 2, 1, prefix).remove(0),
+    )
 }
 
 #[test]
@@ -276,17 +285,33 @@ fn set_expire_options_and_errors() {
     let mut c = Cli::new(&server);
     for opt in ["EX", "PX", "EXAT", "PXAT"] {
         for bad in ["0", "-1", "-9223372036854775808"] {
-            assert_eq!(q!(c, "SET", "k", "v", opt, bad), invalid_expire("set"), "{opt} {bad}");
+            assert_eq!(
+                q!(c, "SET", "k", "v", opt, bad),
+                invalid_expire("set"),
+                "{opt} {bad}"
+            );
         }
         for bad in ["abc", "1.5", "", " 1", "9223372036854775808"] {
             assert_eq!(q!(c, "SET", "k", "v", opt, bad), NOT_INT, "{opt} {bad:?}");
         }
     }
     // Overflow when scaling seconds or adding the current time.
-    assert_eq!(q!(c, "SET", "k", "v", "EX", "9223372036854775"), invalid_expire("set"));
-    assert_eq!(q!(c, "SET", "k", "v", "EX", "9223372036854776"), invalid_expire("set"));
-    assert_eq!(q!(c, "SET", "k", "v", "PX", "9223372036854775807"), invalid_expire("set"));
-    assert_eq!(q!(c, "SET", "k", "v", "EXAT", "9223372036854776"), invalid_expire("set"));
+    assert_eq!(
+        q!(c, "SET", "k", "v", "EX", "9223372036854775"),
+        invalid_expire("set")
+    );
+    assert_eq!(
+        q!(c, "SET", "k", "v", "EX", "9223372036854776"),
+        invalid_expire("set")
+    );
+    assert_eq!(
+        q!(c, "SET", "k", "v", "PX", "9223372036854775807"),
+        invalid_expire("set")
+    );
+    assert_eq!(
+        q!(c, "SET", "k", "v", "EXAT", "9223372036854776"),
+        invalid_expire("set")
+    );
     // Nothing was stored by any of the failures.
     assert_eq!(q!(c, "EXISTS", "k"), int(0));
     // The largest absolute times are fine.
@@ -311,8 +336,21 @@ fn set_expire_options_and_errors() {
     // Absolute times: in the future they last, in the past the key is gone at once
     // (replacing an existing value).
     let now = now_ms();
-    assert_eq!(q!(c, "SET", "pxat", "v", "PXAT", (now + 300).to_string()), OK);
-    assert_eq!(q!(c, "SET", "exat", "v", "EXAT", (now / 1000 + 100).to_string()), OK);
+    assert_eq!(
+        q!(c, "SET", "pxat", "v", "PXAT", (now + 300).to_string()),
+        OK
+    );
+    assert_eq!(
+        q!(
+            c,
+            "SET",
+            "exat",
+            "v",
+            "EXAT",
+            (now / 1000 + 100).to_string()
+        ),
+        OK
+    );
     assert_eq!(q!(c, "GET", "pxat"), bulk("v"));
     sleep(Duration::from_millis(450));
     assert_eq!(q!(c, "GET", "pxat"), NIL);
@@ -389,14 +427,24 @@ fn setnx_setex_psetex() {
 
     for (cmd, name) in [("SETEX", "setex"), ("PSETEX", "psetex")] {
         for bad in ["0", "-1", "-9223372036854775808"] {
-            assert_eq!(q!(c, cmd, "e", bad, "v"), invalid_expire(name), "{cmd} {bad}");
+            assert_eq!(
+                q!(c, cmd, "e", bad, "v"),
+                invalid_expire(name),
+                "{cmd} {bad}"
+            );
         }
         for bad in ["abc", "1.0", "", "9223372036854775808"] {
             assert_eq!(q!(c, cmd, "e", bad, "v"), NOT_INT, "{cmd} {bad:?}");
         }
     }
-    assert_eq!(q!(c, "SETEX", "e", "9223372036854775", "v"), invalid_expire("setex"));
-    assert_eq!(q!(c, "PSETEX", "e", "9223372036854775807", "v"), invalid_expire("psetex"));
+    assert_eq!(
+        q!(c, "SETEX", "e", "9223372036854775", "v"),
+        invalid_expire("setex")
+    );
+    assert_eq!(
+        q!(c, "PSETEX", "e", "9223372036854775807", "v"),
+        invalid_expire("psetex")
+    );
     assert_eq!(q!(c, "EXISTS", "e"), int(0));
 }
 
@@ -461,12 +509,22 @@ fn getex_options() {
     assert_eq!(q!(c, "GETEX", "nokey", "PX", "abc"), NIL);
     for opt in ["EX", "PX", "EXAT", "PXAT"] {
         for bad in ["0", "-1"] {
-            assert_eq!(q!(c, "GETEX", "k", opt, bad), invalid_expire("getex"), "{opt} {bad}");
+            assert_eq!(
+                q!(c, "GETEX", "k", opt, bad),
+                invalid_expire("getex"),
+                "{opt} {bad}"
+            );
         }
         assert_eq!(q!(c, "GETEX", "k", opt, "x"), NOT_INT);
     }
-    assert_eq!(q!(c, "GETEX", "k", "EX", "9223372036854775"), invalid_expire("getex"));
-    assert_eq!(q!(c, "GETEX", "k", "PX", "9223372036854775807"), invalid_expire("getex"));
+    assert_eq!(
+        q!(c, "GETEX", "k", "EX", "9223372036854775"),
+        invalid_expire("getex")
+    );
+    assert_eq!(
+        q!(c, "GETEX", "k", "PX", "9223372036854775807"),
+        invalid_expire("getex")
+    );
     // None of the failures touched the key or its (absent) TTL.
     assert_eq!(q!(c, "GET", "k"), bulk("v"));
 
@@ -476,23 +534,48 @@ fn getex_options() {
     assert_eq!(q!(c, "SET", "long", "long"), OK);
     assert_eq!(q!(c, "GETEX", "ex", "ex", "100"), bulk("ex"));
     assert_eq!(q!(c, "GETEX", "px", "PX", "100000"), bulk("px"));
-    assert_eq!(q!(c, "GETEX", "exat", "EXAT", (now_ms() / 1000 + 100).to_string()), bulk("exat"));
-    assert_eq!(q!(c, "GETEX", "pxat", "PXAT", (now_ms() + 100_000).to_string()), bulk("pxat"));
-    assert_eq!(q!(c, "GETEX", "persist", "PERSIST", "persist"), bulk("persist"));
+    assert_eq!(
+        q!(
+            c,
+            "GETEX",
+            "exat",
+            "EXAT",
+            (now_ms() / 1000 + 100).to_string()
+        ),
+        bulk("exat")
+    );
+    assert_eq!(
+        q!(c, "GETEX", "pxat", "PXAT", (now_ms() + 100_000).to_string()),
+        bulk("pxat")
+    );
+    assert_eq!(
+        q!(c, "GETEX", "persist", "PERSIST", "persist"),
+        bulk("persist")
+    );
     assert_eq!(q!(c, "GETEX", "plain"), bulk("plain"));
-    assert_eq!(q!(c, "GETEX", "repeat", "PX", "100000", "PX", "100"), bulk("repeat"));
+    assert_eq!(
+        q!(c, "GETEX", "repeat", "PX", "100000", "PX", "100"),
+        bulk("repeat")
+    );
     assert_eq!(q!(c, "GETEX", "long", "PX", "300"), bulk("long"));
     sleep(Duration::from_millis(450));
     for k in ["ex", "px", "exat", "pxat", "persist"] {
         assert_eq!(q!(c, "GET", k), bulk(k), "{k}");
     }
-    assert_eq!(q!(c, "GET", "plain"), NIL, "GETEX without options keeps the TTL");
+    assert_eq!(
+        q!(c, "GET", "plain"),
+        NIL,
+        "GETEX without options keeps the TTL"
+    );
     assert_eq!(q!(c, "GET", "repeat"), NIL, "the last PX wins");
     assert_eq!(q!(c, "GET", "long"), NIL);
     // An absolute time in the past replies the value and deletes the key.
     assert_eq!(q!(c, "GETEX", "ex", "EXAT", "1"), bulk("ex"));
     assert_eq!(q!(c, "EXISTS", "ex"), int(0));
-    assert_eq!(q!(c, "GETEX", "px", "PXAT", (now_ms() - 1000).to_string()), bulk("px"));
+    assert_eq!(
+        q!(c, "GETEX", "px", "PXAT", (now_ms() - 1000).to_string()),
+        bulk("px")
+    );
     assert_eq!(q!(c, "EXISTS", "px"), int(0));
 }
 
@@ -503,13 +586,28 @@ fn mget_mset_msetnx_across_shards() {
     let k0 = keys_on_shard(0, 2, 3, "m");
     let k1 = keys_on_shard(1, 2, 3, "m");
     // MSET across shards, interleaved.
-    assert_eq!(q!(c, "MSET", k0[0], "a", k1[0], "b", k0[1], "c", k1[1], "d"), OK);
+    assert_eq!(
+        q!(c, "MSET", k0[0], "a", k1[0], "b", k0[1], "c", k1[1], "d"),
+        OK
+    );
     let got = q!(c, "MGET", k1[1], k0[0], "missing", k1[0], k0[1], k0[2]);
-    assert_eq!(got, format!("*6\r\n{}{}{NIL}{}{}{NIL}", bulk("d"), bulk("a"), bulk("b"), bulk("c")));
+    assert_eq!(
+        got,
+        format!(
+            "*6\r\n{}{}{NIL}{}{}{NIL}",
+            bulk("d"),
+            bulk("a"),
+            bulk("b"),
+            bulk("c")
+        )
+    );
     assert_eq!(q!(c, "MGET", "nokey"), format!("*1\r\n{NIL}"));
     // A key repeated in MSET takes the last value; MGET repeats keys.
     assert_eq!(q!(c, "MSET", k0[0], "x", k1[0], "y", k0[0], "z"), OK);
-    assert_eq!(q!(c, "MGET", k0[0], k0[0], k1[0]), format!("*3\r\n{}{}{}", bulk("z"), bulk("z"), bulk("y")));
+    assert_eq!(
+        q!(c, "MGET", k0[0], k0[0], k1[0]),
+        format!("*3\r\n{}{}{}", bulk("z"), bulk("z"), bulk("y"))
+    );
     // MSET clears TTLs on both shards.
     assert_eq!(q!(c, "SET", k0[2], "t", "PX", "200"), OK);
     assert_eq!(q!(c, "SET", k1[2], "t", "PX", "200"), OK);
@@ -521,19 +619,31 @@ fn mget_mset_msetnx_across_shards() {
     assert_eq!(q!(c, "MSETNX", n0[0], "1", n1[0], "2", k1[1], "3"), int(0));
     assert_eq!(q!(c, "MSETNX", n0[0], "1", k0[1], "2", n1[0], "3"), int(0));
     assert_eq!(q!(c, "EXISTS", n0[0], n1[0]), int(0));
-    assert_eq!(q!(c, "MGET", k1[1], k0[1]), format!("*2\r\n{}{}", bulk("d"), bulk("c")));
+    assert_eq!(
+        q!(c, "MGET", k1[1], k0[1]),
+        format!("*2\r\n{}{}", bulk("d"), bulk("c"))
+    );
     // None exists: all are set.
     assert_eq!(q!(c, "MSETNX", n0[0], "1", n1[0], "2", n0[1], "3"), int(1));
-    assert_eq!(q!(c, "MGET", n0[0], n1[0], n0[1]), format!("*3\r\n{}{}{}", bulk("1"), bulk("2"), bulk("3")));
+    assert_eq!(
+        q!(c, "MGET", n0[0], n1[0], n0[1]),
+        format!("*3\r\n{}{}{}", bulk("1"), bulk("2"), bulk("3"))
+    );
     assert_eq!(q!(c, "MSETNX", n0[0], "9", n1[2], "9"), int(0));
     assert_eq!(q!(c, "EXISTS", n1[2]), int(0));
     // Repeated key across shards: the last value wins.
     assert_eq!(q!(c, "MSETNX", n1[2], "a", n0[2], "b", n1[2], "c"), int(1));
-    assert_eq!(q!(c, "MGET", n1[2], n0[2]), format!("*2\r\n{}{}", bulk("c"), bulk("b")));
+    assert_eq!(
+        q!(c, "MGET", n1[2], n0[2]),
+        format!("*2\r\n{}{}", bulk("c"), bulk("b"))
+    );
     // Single-shard MSETNX, including a repeated key.
     let s0 = keys_on_shard(0, 2, 3, "single");
     assert_eq!(q!(c, "MSETNX", s0[0], "1", s0[1], "2", s0[0], "3"), int(1));
-    assert_eq!(q!(c, "MGET", s0[0], s0[1]), format!("*2\r\n{}{}", bulk("3"), bulk("2")));
+    assert_eq!(
+        q!(c, "MGET", s0[0], s0[1]),
+        format!("*2\r\n{}{}", bulk("3"), bulk("2"))
+    );
     assert_eq!(q!(c, "MSETNX", s0[2], "1", s0[1], "2"), int(0));
     assert_eq!(q!(c, "EXISTS", s0[2]), int(0));
     let s1 = keys_on_shard(1, 2, 2, "single");
@@ -546,16 +656,30 @@ fn mget_mset_msetnx_across_shards() {
     assert_eq!(q!(c, "SET", e1, "old", "PX", "50"), OK);
     sleep(Duration::from_millis(120));
     assert_eq!(q!(c, "MSETNX", e0, "new0", e1, "new1"), int(1));
-    assert_eq!(q!(c, "MGET", e0, e1), format!("*2\r\n{}{}", bulk("new0"), bulk("new1")));
+    assert_eq!(
+        q!(c, "MGET", e0, e1),
+        format!("*2\r\n{}{}", bulk("new0"), bulk("new1"))
+    );
 
     sleep(Duration::from_millis(250));
-    assert_eq!(q!(c, "MGET", k0[2], k1[2]), format!("*2\r\n{}{}", bulk("u"), bulk("v")));
+    assert_eq!(
+        q!(c, "MGET", k0[2], k1[2]),
+        format!("*2\r\n{}{}", bulk("u"), bulk("v"))
+    );
     // And the MSETNX values carry no TTL.
-    assert_eq!(q!(c, "MGET", e0, e1), format!("*2\r\n{}{}", bulk("new0"), bulk("new1")));
+    assert_eq!(
+        q!(c, "MGET", e0, e1),
+        format!("*2\r\n{}{}", bulk("new0"), bulk("new1"))
+    );
 
     // The redis crate agrees on the shapes.
     let mut con = server.con();
-    let v: Vec<Option<String>> = redis::cmd("MGET").arg(&k0[1]).arg("nope").arg(&k1[1]).query(&mut con).unwrap();
+    let v: Vec<Option<String>> = redis::cmd("MGET")
+        .arg(&k0[1])
+        .arg("nope")
+        .arg(&k1[1])
+        .query(&mut con)
+        .unwrap();
     assert_eq!(v, vec![Some("c".to_string()), None, Some("d".to_string())]);
 }
 
@@ -581,7 +705,10 @@ fn append_and_strlen() {
     // Binary and large.
     let chunk = noise(1 << 20, 3);
     assert_eq!(qb!(c, "APPEND", "big", chunk), int(1 << 20).into_bytes());
-    assert_eq!(qb!(c, "APPEND", "big", b"\0\r\n"), int((1 << 20) + 3).into_bytes());
+    assert_eq!(
+        qb!(c, "APPEND", "big", b"\0\r\n"),
+        int((1 << 20) + 3).into_bytes()
+    );
     let mut whole = chunk.clone();
     whole.extend_from_slice(b"\0\r\n");
     assert_eq!(qb!(c, "GET", "big"), bulk_bytes(&whole));
@@ -619,8 +746,16 @@ fn getrange_and_substr() {
         ("-5", "0", "h"),
     ];
     for (start, end, want) in cases {
-        assert_eq!(q!(c, "GETRANGE", "s", start, end), bulk(want), "GETRANGE {start} {end}");
-        assert_eq!(q!(c, "SUBSTR", "s", start, end), bulk(want), "SUBSTR {start} {end}");
+        assert_eq!(
+            q!(c, "GETRANGE", "s", start, end),
+            bulk(want),
+            "GETRANGE {start} {end}"
+        );
+        assert_eq!(
+            q!(c, "SUBSTR", "s", start, end),
+            bulk(want),
+            "SUBSTR {start} {end}"
+        );
     }
     // Missing key and empty string: empty, not nil.
     assert_eq!(q!(c, "GETRANGE", "nokey", "0", "-1"), EMPTY);
@@ -631,15 +766,26 @@ fn getrange_and_substr() {
     assert_eq!(q!(c, "SET", "n", "-12345"), OK);
     assert_eq!(q!(c, "GETRANGE", "n", "0", "2"), bulk("-12"));
     // Index errors come first, even for a missing key.
-    for (start, end) in [("a", "1"), ("0", "b"), ("1.5", "2"), ("0", "9223372036854775808")] {
+    for (start, end) in [
+        ("a", "1"),
+        ("0", "b"),
+        ("1.5", "2"),
+        ("0", "9223372036854775808"),
+    ] {
         assert_eq!(q!(c, "GETRANGE", "nokey", start, end), NOT_INT);
         assert_eq!(q!(c, "SUBSTR", "s", start, end), NOT_INT);
     }
     // Binary data and a slice of a large value.
     let big = noise(1 << 20, 4);
     assert_eq!(qb!(c, "SET", "big", big), OK.as_bytes());
-    assert_eq!(qb!(c, "GETRANGE", "big", "1000", "200999"), bulk_bytes(&big[1000..201000]));
-    assert_eq!(qb!(c, "GETRANGE", "big", "-10", "-1"), bulk_bytes(&big[big.len() - 10..]));
+    assert_eq!(
+        qb!(c, "GETRANGE", "big", "1000", "200999"),
+        bulk_bytes(&big[1000..201000])
+    );
+    assert_eq!(
+        qb!(c, "GETRANGE", "big", "-10", "-1"),
+        bulk_bytes(&big[big.len() - 10..])
+    );
 }
 
 #[test]
@@ -658,16 +804,29 @@ fn setrange_cases() {
     assert_eq!(q!(c, "SETRANGE", "s", "13", "!"), int(14));
     assert_eq!(qb!(c, "GET", "s"), bulk_bytes(b"hEYlO world\0\0!"));
     assert_eq!(q!(c, "SETRANGE", "s", "0", ""), int(14));
-    assert_eq!(q!(c, "SETRANGE", "s", "100", ""), int(14), "an empty value never pads");
+    assert_eq!(
+        q!(c, "SETRANGE", "s", "100", ""),
+        int(14),
+        "an empty value never pads"
+    );
     assert_eq!(q!(c, "STRLEN", "s"), int(14));
     // An empty value on a missing key creates nothing, whatever the offset.
     assert_eq!(q!(c, "SETRANGE", "none", "0", ""), int(0));
     assert_eq!(q!(c, "SETRANGE", "none", "99999999999", ""), int(0));
     assert_eq!(q!(c, "EXISTS", "none"), int(0));
     // Offsets.
-    assert_eq!(q!(c, "SETRANGE", "s", "-1", "x"), "-ERR offset is out of range\r\n");
-    assert_eq!(q!(c, "SETRANGE", "none", "-9223372036854775808", "x"), "-ERR offset is out of range\r\n");
-    assert_eq!(q!(c, "SETRANGE", "none", "-1", ""), "-ERR offset is out of range\r\n");
+    assert_eq!(
+        q!(c, "SETRANGE", "s", "-1", "x"),
+        "-ERR offset is out of range\r\n"
+    );
+    assert_eq!(
+        q!(c, "SETRANGE", "none", "-9223372036854775808", "x"),
+        "-ERR offset is out of range\r\n"
+    );
+    assert_eq!(
+        q!(c, "SETRANGE", "none", "-1", ""),
+        "-ERR offset is out of range\r\n"
+    );
     assert_eq!(q!(c, "SETRANGE", "s", "abc", "x"), NOT_INT);
     assert_eq!(q!(c, "SETRANGE", "s", "9223372036854775808", "x"), NOT_INT);
     // Results longer than 512 MB are refused (without being built).
@@ -680,7 +839,10 @@ fn setrange_cases() {
     // Binary patch into a large value.
     let mut big = noise(1 << 20, 5);
     assert_eq!(qb!(c, "SET", "big", big), OK.as_bytes());
-    assert_eq!(qb!(c, "SETRANGE", "big", "524288", b"\r\n\0"), int(1 << 20).into_bytes());
+    assert_eq!(
+        qb!(c, "SETRANGE", "big", "524288", b"\r\n\0"),
+        int(1 << 20).into_bytes()
+    );
     big[524288..524291].copy_from_slice(b"\r\n\0");
     assert_eq!(qb!(c, "GET", "big"), bulk_bytes(&big));
     // SETRANGE keeps the TTL.
@@ -728,10 +890,19 @@ fn incr_decr_family() {
     assert_eq!(q!(c, "SET", "five", "5"), OK);
     assert_eq!(q!(c, "DECRBY", "five", "-9223372036854775807"), OVERFLOW);
     assert_eq!(q!(c, "INCRBY", "five", "9223372036854775803"), OVERFLOW);
-    assert_eq!(q!(c, "INCRBY", "five", "9223372036854775802"), int(i64::MAX));
+    assert_eq!(
+        q!(c, "INCRBY", "five", "9223372036854775802"),
+        int(i64::MAX)
+    );
     // DECRBY of i64::MIN cannot even be negated, and says so before looking at the key.
-    assert_eq!(q!(c, "DECRBY", "five", "-9223372036854775808"), "-ERR decrement would overflow\r\n");
-    assert_eq!(q!(c, "DECRBY", "nokey", "-9223372036854775808"), "-ERR decrement would overflow\r\n");
+    assert_eq!(
+        q!(c, "DECRBY", "five", "-9223372036854775808"),
+        "-ERR decrement would overflow\r\n"
+    );
+    assert_eq!(
+        q!(c, "DECRBY", "nokey", "-9223372036854775808"),
+        "-ERR decrement would overflow\r\n"
+    );
     assert_eq!(q!(c, "EXISTS", "nokey"), int(0));
 
     // Stored values that are not canonical 64-bit integers.
@@ -751,7 +922,12 @@ fn incr_decr_family() {
         "99999999999999999999999",
     ] {
         assert_eq!(q!(c, "SET", "bad", bad), OK);
-        for cmd in [&["INCR", "bad"][..], &["DECR", "bad"], &["INCRBY", "bad", "1"], &["DECRBY", "bad", "1"]] {
+        for cmd in [
+            &["INCR", "bad"][..],
+            &["DECR", "bad"],
+            &["INCRBY", "bad", "1"],
+            &["DECRBY", "bad", "1"],
+        ] {
             let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
             assert_eq!(c.call(&args), NOT_INT, "{cmd:?} on {bad:?}");
         }
@@ -760,7 +936,15 @@ fn incr_decr_family() {
     assert_eq!(q!(c, "SET", "zero", "0"), OK);
     assert_eq!(q!(c, "DECR", "zero"), int(-1));
     // Bad increments, checked before the key.
-    for bad in ["abc", "1.5", "", "9223372036854775808", "-9223372036854775809", "+5", " 5"] {
+    for bad in [
+        "abc",
+        "1.5",
+        "",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "+5",
+        " 5",
+    ] {
         assert_eq!(q!(c, "INCRBY", "n", bad), NOT_INT, "{bad:?}");
         assert_eq!(q!(c, "DECRBY", "n", bad), NOT_INT, "{bad:?}");
         assert_eq!(q!(c, "INCRBY", "nokey", bad), NOT_INT, "{bad:?}");
@@ -769,9 +953,18 @@ fn incr_decr_family() {
     assert_eq!(q!(c, "EXISTS", "nokey"), int(0));
 
     // Counters keep their TTL.
-    for (k, cmd) in [("t1", "INCR"), ("t2", "DECR"), ("t3", "INCRBY"), ("t4", "DECRBY")] {
+    for (k, cmd) in [
+        ("t1", "INCR"),
+        ("t2", "DECR"),
+        ("t3", "INCRBY"),
+        ("t4", "DECRBY"),
+    ] {
         assert_eq!(q!(c, "SET", k, "10", "PX", "200"), OK);
-        let reply = if cmd.ends_with("BY") { q!(c, cmd, k, "2") } else { q!(c, cmd, k) };
+        let reply = if cmd.ends_with("BY") {
+            q!(c, cmd, k, "2")
+        } else {
+            q!(c, cmd, k)
+        };
         assert!(reply.starts_with(':'), "{cmd}: {reply}");
     }
     sleep(Duration::from_millis(350));
@@ -810,7 +1003,11 @@ fn incrbyfloat_cases() {
         if want.is_empty() {
             assert_eq!(q!(c, "INCRBYFLOAT", k, incr), NAN_INF, "{start:?} + {incr}");
         } else {
-            assert_eq!(q!(c, "INCRBYFLOAT", k, incr), bulk(want), "{start:?} + {incr}");
+            assert_eq!(
+                q!(c, "INCRBYFLOAT", k, incr),
+                bulk(want),
+                "{start:?} + {incr}"
+            );
             assert_eq!(q!(c, "GET", k), bulk(want));
         }
     }
@@ -827,9 +1024,17 @@ fn incrbyfloat_cases() {
     // Bad increments and bad stored values.
     for bad in ["abc", "", " 1", "1 ", "nan", "NaN", "1e", "1.2.3"] {
         assert_eq!(q!(c, "INCRBYFLOAT", "x", bad), NOT_FLOAT, "incr {bad:?}");
-        assert_eq!(q!(c, "INCRBYFLOAT", "nokey", bad), NOT_FLOAT, "incr {bad:?}");
+        assert_eq!(
+            q!(c, "INCRBYFLOAT", "nokey", bad),
+            NOT_FLOAT,
+            "incr {bad:?}"
+        );
         assert_eq!(q!(c, "SET", "badval", bad), OK);
-        assert_eq!(q!(c, "INCRBYFLOAT", "badval", "1"), NOT_FLOAT, "stored {bad:?}");
+        assert_eq!(
+            q!(c, "INCRBYFLOAT", "badval", "1"),
+            NOT_FLOAT,
+            "stored {bad:?}"
+        );
         assert_eq!(q!(c, "GET", "badval"), bulk(bad));
     }
     assert_eq!(q!(c, "GET", "x"), bulk("1"));
@@ -859,7 +1064,10 @@ fn lcs_same_and_cross_shard() {
         assert_eq!(q!(c, "LCS", x, y), bulk("mytext"), "{x} {y}");
         assert_eq!(q!(c, "LCS", x, y, "LEN"), int(6));
         assert_eq!(q!(c, "LCS", x, y, "IDX"), idx);
-        assert_eq!(q!(c, "LCS", x, y, "idx", "minmatchlen", "4", "withmatchlen"), idx_min);
+        assert_eq!(
+            q!(c, "LCS", x, y, "idx", "minmatchlen", "4", "withmatchlen"),
+            idx_min
+        );
         assert_eq!(q!(c, "LCS", x, y, "IDX", "MINMATCHLEN", "-5"), idx);
         assert_eq!(
             q!(c, "LCS", x, y, "IDX", "LEN"),

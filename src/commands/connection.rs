@@ -1,7 +1,9 @@
 //! Connection commands: PING, ECHO, AUTH, HELLO, QUIT, SELECT, RESET, CLIENT.
 
 use super::util::{db_arg, help_reply, int_arg, is, subcommand_arity, unknown_subcommand};
-use super::{flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run};
+use super::{
+    flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run,
+};
 use crate::protocol::{Argv, Protocol, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::now_ms;
@@ -132,7 +134,9 @@ fn hello(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
             // at, as in Redis; the last valid one counts.
             let n = argv.get(i + 1);
             if !valid_name(n) {
-                return Err(CmdError::msg("ERR Client names cannot contain spaces, newlines or special characters."));
+                return Err(CmdError::msg(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                ));
             }
             name = Some(n);
             i += 2;
@@ -220,7 +224,10 @@ fn client_list_filter(args: &OwnedArgs) -> Result<ListFilter, CmdError> {
         return match t.as_slice() {
             b"normal" => Ok(ListFilter::All),
             b"master" | b"replica" | b"slave" | b"pubsub" => Ok(ListFilter::Nothing),
-            _ => Err(CmdError::msg(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&args[3])))),
+            _ => Err(CmdError::msg(format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(&args[3])
+            ))),
         };
     }
     if args.len() > 3 && is(&args[2], "ID") {
@@ -241,7 +248,11 @@ fn line_id(line: &str) -> Option<i64> {
 /// # Format
 /// `CLIENT ID | GETNAME | SETNAME name | INFO | LIST [TYPE type | ID id [id ...]] |
 ///  SETINFO LIB-NAME|LIB-VER value | NO-EVICT ON|OFF | HELP`
-fn client<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn client<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let sub = args[1].to_ascii_lowercase();
         // Each subcommand's exact argument count (negative: at least), as Redis declares it.

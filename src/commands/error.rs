@@ -27,7 +27,9 @@ impl CmdError {
     /// The error text as Redis sends it (without the leading `-`).
     pub fn message(&self) -> &str {
         match self {
-            CmdError::WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value"
+            }
             CmdError::NotInteger => "ERR value is not an integer or out of range",
             CmdError::NotFloat => "ERR value is not a valid float",
             CmdError::Syntax => "ERR syntax error",

@@ -7,7 +7,10 @@
 //! with typed ops (`Take`/`Peek`/`Put`). KEYS, SCAN and RANDOMKEY visit every shard.
 
 use super::util::{help_reply, int_arg, is, subcommand_arity, unknown_subcommand};
-use super::{flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run, ShardCtx};
+use super::{
+    flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run,
+    ShardCtx,
+};
 use crate::protocol::{Argv, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::keyspace::{lru_clock, Entry, Keyspace};
@@ -75,7 +78,11 @@ fn del(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 fn exists(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     let now = ctx.now_ms;
     let ks = ctx.ks();
-    let n = argv.iter().skip(1).filter(|k| ks.find_read(k, now).is_some()).count();
+    let n = argv
+        .iter()
+        .skip(1)
+        .filter(|k| ks.find_read(k, now).is_some())
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -85,7 +92,11 @@ fn exists(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 fn touch(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     let now = ctx.now_ms;
     let ks = ctx.ks();
-    let n = argv.iter().skip(1).filter(|k| ks.lookup_read(k, now).is_some()).count();
+    let n = argv
+        .iter()
+        .skip(1)
+        .filter(|k| ks.lookup_read(k, now).is_some())
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -108,11 +119,21 @@ fn type_(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 
 /// # Format
 /// `KEYS pattern`
-fn keys<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn keys<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let db = c.db;
         let pattern = &args[1];
-        let parts = c.shard.broadcast(|_| ShardOp::Keys { db, pattern: pattern.clone() }).await;
+        let parts = c
+            .shard
+            .broadcast(|_| ShardOp::Keys {
+                db,
+                pattern: pattern.clone(),
+            })
+            .await;
         let keys: Vec<Vec<u8>> = parts
             .into_iter()
             .flat_map(|p| match p {
@@ -146,7 +167,10 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
         if !b.is_ascii_digit() {
             return Err(invalid());
         }
-        v = v.checked_mul(10).and_then(|v| v.checked_add(u64::from(b - b'0'))).ok_or_else(invalid)?;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .ok_or_else(invalid)?;
     }
     Ok(if negative { v.wrapping_neg() } else { v })
 }
@@ -161,7 +185,9 @@ fn split_cursor(cursor: u64, nshards: usize) -> (usize, usize) {
 }
 
 fn join_cursor(shard: usize, pos: usize, nshards: usize) -> u64 {
-    (pos as u64).saturating_mul(nshards as u64).saturating_add(shard as u64)
+    (pos as u64)
+        .saturating_mul(nshards as u64)
+        .saturating_add(shard as u64)
 }
 
 /// # Format
@@ -169,7 +195,11 @@ fn join_cursor(shard: usize, pos: usize, nshards: usize) -> u64 {
 ///
 /// Shards are walked one after another; when one is exhausted before COUNT keys were
 /// gathered the same call goes on with the next, so a reply is rarely short for nothing.
-fn scan<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn scan<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let cursor = parse_cursor(&args[1])?;
         let mut count = 10usize;
@@ -243,7 +273,11 @@ fn scan<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalB
 ///
 /// Picks a shard with probability proportional to its key count, then a key there, so
 /// every key is about equally likely whatever the shards' sizes.
-fn randomkey<'a>(c: &'a mut Client, _args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn randomkey<'a>(
+    c: &'a mut Client,
+    _args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let db = c.db;
         let sizes: Vec<u64> = c
@@ -251,7 +285,13 @@ fn randomkey<'a>(c: &'a mut Client, _args: OwnedArgs, out: &'a mut ReplyBuf) -> 
             .broadcast(|_| ShardOp::DbSize { db })
             .await
             .into_iter()
-            .map(|r| if let OpResult::Int(n) = r { n.max(0) as u64 } else { 0 })
+            .map(|r| {
+                if let OpResult::Int(n) = r {
+                    n.max(0) as u64
+                } else {
+                    0
+                }
+            })
             .collect();
         let total: u64 = sizes.iter().sum();
         if total == 0 {
@@ -294,7 +334,9 @@ fn rename_local(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, nx: bool) -> CmdResult 
     let now = ctx.now_ms;
     let (src, dst) = (argv.get(1), argv.get(2));
     let ks = &mut ctx.dbs[ctx.db];
-    let Some(slot) = ks.lookup(src, now) else { return Err(CmdError::NoSuchKey) };
+    let Some(slot) = ks.lookup(src, now) else {
+        return Err(CmdError::NoSuchKey);
+    };
     if src == dst {
         // Renaming a key onto itself changes nothing, but the key must exist.
         if nx {
@@ -343,17 +385,46 @@ async fn rename_across(c: &mut Client, args: OwnedArgs, out: &mut ReplyBuf, nx: 
     let db = c.db;
     let mut args = args.into_iter();
     let (_, Some(src), Some(dst)) = (args.next(), args.next(), args.next()) else {
-        return Err(CmdError::wrong_arity(if nx { "renamenx" } else { "rename" }));
+        return Err(CmdError::wrong_arity(if nx {
+            "renamenx"
+        } else {
+            "rename"
+        }));
     };
     let (src_shard, dst_shard) = (shard_of(&src, shard.nshards), shard_of(&dst, shard.nshards));
-    let source = if nx { ShardOp::Peek { db, key: src.clone() } } else { ShardOp::Take { db, key: src.clone() } };
+    let source = if nx {
+        ShardOp::Peek {
+            db,
+            key: src.clone(),
+        }
+    } else {
+        ShardOp::Take {
+            db,
+            key: src.clone(),
+        }
+    };
     let (value, expire_at) = match shard.op(src_shard, source).await {
         OpResult::Value(Some(kv)) => kv,
         OpResult::Value(None) => return Err(CmdError::NoSuchKey),
         other => return Err(unexpected(other)),
     };
-    let mode = if nx { PutMode::IfAbsent } else { PutMode::Replace };
-    let put = shard.op(dst_shard, ShardOp::Put { db, key: dst, value, expire_at, mode }).await;
+    let mode = if nx {
+        PutMode::IfAbsent
+    } else {
+        PutMode::Replace
+    };
+    let put = shard
+        .op(
+            dst_shard,
+            ShardOp::Put {
+                db,
+                key: dst,
+                value,
+                expire_at,
+                mode,
+            },
+        )
+        .await;
     match put {
         OpResult::Bool(true) if nx => {
             shard.op(src_shard, ShardOp::Take { db, key: src }).await;
@@ -366,11 +437,19 @@ async fn rename_across(c: &mut Client, args: OwnedArgs, out: &mut ReplyBuf, nx: 
     Ok(())
 }
 
-fn rename_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn rename_cross<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(rename_across(c, args, out, false))
 }
 
-fn renamenx_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn renamenx_cross<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(rename_across(c, args, out, true))
 }
 
@@ -385,12 +464,17 @@ fn copy_opts<'a>(
     current_db: usize,
     databases: usize,
 ) -> Result<CopyOpts, CmdError> {
-    let mut parsed = CopyOpts { db: current_db, replace: false };
+    let mut parsed = CopyOpts {
+        db: current_db,
+        replace: false,
+    };
     while let Some(opt) = opts.next() {
         if is(opt, "REPLACE") {
             parsed.replace = true;
         } else if is(opt, "DB") {
-            let Some(v) = opts.next() else { return Err(CmdError::Syntax) };
+            let Some(v) = opts.next() else {
+                return Err(CmdError::Syntax);
+            };
             parsed.db = db_index(v, databases)?;
         } else {
             return Err(CmdError::Syntax);
@@ -433,7 +517,11 @@ fn copy(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 }
 
 /// COPY when source and destination live on different shards.
-fn copy_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn copy_cross<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let databases = c.shard.config.borrow().databases;
         let opts = copy_opts(args[3..].iter().map(Vec::as_slice), c.db, databases)?;
@@ -445,7 +533,10 @@ fn copy_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> 
         };
         // Different shards means different keys, so never "the same object".
         let (src_shard, dst_shard) = (shard_of(&src, n), shard_of(&dst, n));
-        let (value, expire_at) = match shard.op(src_shard, ShardOp::Peek { db: c.db, key: src }).await {
+        let (value, expire_at) = match shard
+            .op(src_shard, ShardOp::Peek { db: c.db, key: src })
+            .await
+        {
             OpResult::Value(Some(kv)) => kv,
             OpResult::Value(None) => {
                 out.int(0);
@@ -453,8 +544,24 @@ fn copy_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> 
             }
             other => return Err(unexpected(other)),
         };
-        let mode = if opts.replace { PutMode::Replace } else { PutMode::IfAbsent };
-        match shard.op(dst_shard, ShardOp::Put { db: opts.db, key: dst, value, expire_at, mode }).await {
+        let mode = if opts.replace {
+            PutMode::Replace
+        } else {
+            PutMode::IfAbsent
+        };
+        match shard
+            .op(
+                dst_shard,
+                ShardOp::Put {
+                    db: opts.db,
+                    key: dst,
+                    value,
+                    expire_at,
+                    mode,
+                },
+            )
+            .await
+        {
             OpResult::Bool(done) => out.int(done as i64),
             other => return Err(unexpected(other)),
         }
@@ -509,21 +616,34 @@ fn expire_flags(argv: &Argv<'_>) -> Result<ExpireFlags, CmdError> {
         } else if is(opt, "LT") {
             f.lt = true;
         } else {
-            return Err(CmdError::msg(format!("ERR Unsupported option {}", String::from_utf8_lossy(opt))));
+            return Err(CmdError::msg(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(opt)
+            )));
         }
     }
     if f.nx && (f.xx || f.gt || f.lt) {
-        return Err(CmdError::msg("ERR NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(CmdError::msg(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if f.gt && f.lt {
-        return Err(CmdError::msg("ERR GT and LT options at the same time are not compatible"));
+        return Err(CmdError::msg(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
     }
     Ok(f)
 }
 
 /// EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT: `unit_ms` says the time is in milliseconds,
 /// `absolute` that it is a Unix time rather than relative to now.
-fn expire_generic(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, unit_ms: bool, absolute: bool, name: &str) -> CmdResult {
+fn expire_generic(
+    ctx: &mut ShardCtx<'_>,
+    argv: &Argv<'_>,
+    unit_ms: bool,
+    absolute: bool,
+    name: &str,
+) -> CmdResult {
     let flags = expire_flags(argv)?;
     let invalid = || CmdError::msg(format!("ERR invalid expire time in '{name}' command"));
     let mut when = int_arg(argv.get(2))?;
@@ -588,7 +708,12 @@ fn pexpireat(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 
 /// TTL, PTTL, EXPIRETIME and PEXPIRETIME: -2 for a missing key, -1 without expiry.
 /// Seconds are rounded to the nearest (`(ms + 500) / 1000`), as Redis rounds them.
-fn ttl_generic(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, unit_ms: bool, absolute: bool) -> CmdResult {
+fn ttl_generic(
+    ctx: &mut ShardCtx<'_>,
+    argv: &Argv<'_>,
+    unit_ms: bool,
+    absolute: bool,
+) -> CmdResult {
     let now = ctx.now_ms;
     let ks = &mut ctx.dbs[ctx.db];
     let reply = match ks.find_read(argv.get(1), now) {
@@ -692,7 +817,10 @@ fn object(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         help_reply(ctx.out, OBJECT_HELP);
         return Ok(());
     }
-    if !["ENCODING", "FREQ", "IDLETIME", "REFCOUNT"].iter().any(|s| is(sub, s)) {
+    if !["ENCODING", "FREQ", "IDLETIME", "REFCOUNT"]
+        .iter()
+        .any(|s| is(sub, s))
+    {
         return Err(unknown_subcommand(sub, "object"));
     }
     if argv.len() != 3 {
@@ -710,7 +838,8 @@ fn object(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     } else if is(sub, "FREQ") {
         ctx.out.int(e.lfu as i64);
     } else if is(sub, "IDLETIME") {
-        ctx.out.int(lru_clock(now).wrapping_sub(e.last_access) as i64);
+        ctx.out
+            .int(lru_clock(now).wrapping_sub(e.last_access) as i64);
     } else {
         let shared = e.value.encoding() == "int"
             && e.value
@@ -768,8 +897,21 @@ mod tests {
         assert_eq!(parse_cursor(b"007"), Ok(7));
         assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
-        for bad in [&b"18446744073709551616"[..], b" 1", b"1 ", b"abc", b"-", b"+", b"1x", b"0x10"] {
-            assert!(parse_cursor(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"18446744073709551616"[..],
+            b" 1",
+            b"1 ",
+            b"abc",
+            b"-",
+            b"+",
+            b"1x",
+            b"0x10",
+        ] {
+            assert!(
+                parse_cursor(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -783,7 +925,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(join_cursor(0, 0, 2), 0, "cursor 0 starts (and ends) the walk");
+        assert_eq!(
+            join_cursor(0, 0, 2),
+            0,
+            "cursor 0 starts (and ends) the walk"
+        );
     }
 
     #[test]

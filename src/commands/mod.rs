@@ -55,7 +55,8 @@ pub type ConnFn = fn(&mut Client, &Argv<'_>, &mut ReplyBuf) -> CmdResult;
 /// Owned arguments for coordinated commands (which outlive the input buffer's borrow).
 pub type OwnedArgs = Vec<Vec<u8>>;
 pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
-pub type CoordFn = for<'a> fn(&'a mut Client, OwnedArgs, &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult>;
+pub type CoordFn =
+    for<'a> fn(&'a mut Client, OwnedArgs, &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult>;
 
 #[derive(Clone, Copy)]
 pub enum Run {
@@ -176,7 +177,11 @@ impl CommandSpec {
         } else {
             (self.last_key as usize).min(argc.saturating_sub(1))
         };
-        let count = if self.first_key == 0 || last < first { 0 } else { (last - first) / step + 1 };
+        let count = if self.first_key == 0 || last < first {
+            0
+        } else {
+            (last - first) / step + 1
+        };
         (0..count).map(move |i| first + i * step)
     }
 }
@@ -251,7 +256,9 @@ impl Registry {
         for (d, s) in lower.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        self.by_name.get(&lower[..name.len()]).map(|&i| &self.specs[i])
+        self.by_name
+            .get(&lower[..name.len()])
+            .map(|&i| &self.specs[i])
     }
 
     pub fn all(&self) -> &[CommandSpec] {
@@ -319,7 +326,11 @@ mod tests {
     fn table_is_consistent() {
         for s in Registry::get().all() {
             assert!(s.arity != 0, "{}", s.name);
-            assert!(!(s.has(flags::WRITE) && s.has(flags::READONLY)), "{} is both write and readonly", s.name);
+            assert!(
+                !(s.has(flags::WRITE) && s.has(flags::READONLY)),
+                "{} is both write and readonly",
+                s.name
+            );
             if let Run::Shard(_) = s.run {
                 assert!(s.first_key > 0, "{} runs on a shard but has no key", s.name);
             }

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::util::{help_reply, int_arg, is, subcommand_arity, unknown_subcommand};
-use super::{flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Registry, Run};
+use super::{
+    flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Registry,
+    Run,
+};
 use crate::protocol::{Argv, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::ops::{OpResult, ShardOp};
@@ -18,7 +21,10 @@ use crate::util::glob::glob_match;
 
 /// Sums the integer replies of a broadcast.
 fn sum_ints(results: Vec<OpResult>) -> i64 {
-    results.into_iter().map(|r| if let OpResult::Int(n) = r { n } else { 0 }).sum()
+    results
+        .into_iter()
+        .map(|r| if let OpResult::Int(n) = r { n } else { 0 })
+        .sum()
 }
 
 /// Fails with the first shard's error, if any shard reported one.
@@ -37,10 +43,16 @@ fn first_error(results: Vec<OpResult>) -> CmdResult {
 
 /// # Format
 /// `DBSIZE`
-fn dbsize<'a>(c: &'a mut Client, _args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn dbsize<'a>(
+    c: &'a mut Client,
+    _args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let db = c.db;
-        out.int(sum_ints(c.shard.broadcast(|_| ShardOp::DbSize { db }).await));
+        out.int(sum_ints(
+            c.shard.broadcast(|_| ShardOp::DbSize { db }).await,
+        ));
         Ok(())
     })
 }
@@ -58,7 +70,11 @@ fn flush_mode(args: &OwnedArgs) -> CmdResult {
 
 /// # Format
 /// `FLUSHDB [ASYNC | SYNC]`
-fn flushdb<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn flushdb<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         flush_mode(&args)?;
         let db = c.db;
@@ -70,7 +86,11 @@ fn flushdb<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> Loc
 
 /// # Format
 /// `FLUSHALL [ASYNC | SYNC]`
-fn flushall<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn flushall<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         flush_mode(&args)?;
         c.shard.broadcast(|_| ShardOp::FlushAll).await;
@@ -91,7 +111,11 @@ fn swap_index(arg: &[u8], which: &'static str) -> Result<i64, CmdError> {
 /// # Format
 /// `SWAPDB index1 index2` — every shard swaps its two keyspaces, so clients that have
 /// either database selected see the other's data at once.
-fn swapdb<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn swapdb<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let a = swap_index(&args[1], "first")?;
         let b = swap_index(&args[2], "second")?;
@@ -115,7 +139,9 @@ fn swapdb<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> Loca
 /// # Format
 /// `TIME` — `[unix seconds, microseconds]`, both as bulk strings.
 fn time(_c: &mut Client, _argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     out.array(2);
     out.bulk_i64(now.as_secs() as i64);
     out.bulk_i64(now.subsec_micros() as i64);
@@ -216,7 +242,12 @@ fn config_set_validate(c: &Client, args: &[Vec<u8>]) -> CmdResult {
         }
         // A known name never holds glob characters, so it matches exactly one parameter:
         // its canonical name tells aliases (`log_level`, `loglevel`) apart from others.
-        let canonical = original.config_get(name).into_iter().next().map(|(k, _)| k).unwrap_or_default();
+        let canonical = original
+            .config_get(name)
+            .into_iter()
+            .next()
+            .map(|(k, _)| k)
+            .unwrap_or_default();
         if seen.contains(&canonical) {
             return Err(CmdError::msg(format!(
                 "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
@@ -227,7 +258,9 @@ fn config_set_validate(c: &Client, args: &[Vec<u8>]) -> CmdResult {
     }
     let mut scratch = original;
     for pair in args.chunks(2) {
-        scratch.config_set(&pair[0], &pair[1]).map_err(CmdError::msg)?;
+        scratch
+            .config_set(&pair[0], &pair[1])
+            .map_err(CmdError::msg)?;
     }
     Ok(())
 }
@@ -235,7 +268,11 @@ fn config_set_validate(c: &Client, args: &[Vec<u8>]) -> CmdResult {
 /// # Format
 /// `CONFIG GET parameter [parameter ...] | SET parameter value [parameter value ...] |
 ///  RESETSTAT | HELP`
-fn config<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn config<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let sub = args[1].to_ascii_lowercase();
         let arity: i32 = match sub.as_slice() {
@@ -257,7 +294,10 @@ fn config<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> Loca
                 for pair in args[2..].chunks(2) {
                     let results = c
                         .shard
-                        .broadcast(|_| ShardOp::ConfigSet { name: pair[0].clone(), value: pair[1].clone() })
+                        .broadcast(|_| ShardOp::ConfigSet {
+                            name: pair[0].clone(),
+                            value: pair[1].clone(),
+                        })
                         .await;
                     first_error(results)?;
                 }
@@ -293,7 +333,11 @@ const SECTIONS: [(&str, bool); 9] = [
 /// Which sections an INFO call asks for (a bit per `SECTIONS` entry). Unknown names are
 /// ignored, as Redis ignores them.
 fn info_sections(args: &[Vec<u8>]) -> u32 {
-    let default = SECTIONS.iter().enumerate().filter(|(_, s)| s.1).fold(0, |m, (i, _)| m | 1 << i);
+    let default = SECTIONS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.1)
+        .fold(0, |m, (i, _)| m | 1 << i);
     if args.is_empty() {
         return default;
     }
@@ -312,7 +356,13 @@ fn info_sections(args: &[Vec<u8>]) -> u32 {
 
 /// Bytes the way Redis's INFO writes them for people (`1.15M`).
 fn bytes_to_human(n: u64) -> String {
-    const UNITS: [(u64, &str); 5] = [(1 << 50, "P"), (1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 50, "P"),
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
     for (size, unit) in UNITS {
         if n >= size {
             return format!("{:.2}{unit}", n as f64 / size as f64);
@@ -325,7 +375,11 @@ fn bytes_to_human(n: u64) -> String {
 fn rss_bytes() -> u64 {
     let pages = std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .unwrap_or(0);
     // SAFETY: sysconf only reads a system constant.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -340,8 +394,17 @@ fn os_name() -> String {
         if libc::uname(&mut u) != 0 {
             return std::env::consts::OS.to_string();
         }
-        let field = |f: &[libc::c_char]| std::ffi::CStr::from_ptr(f.as_ptr()).to_string_lossy().into_owned();
-        format!("{} {} {}", field(&u.sysname), field(&u.release), field(&u.machine))
+        let field = |f: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(f.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!(
+            "{} {} {}",
+            field(&u.sysname),
+            field(&u.release),
+            field(&u.machine)
+        )
     }
 }
 
@@ -381,8 +444,11 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
         match *name {
             "server" => {
                 let uptime = now.saturating_sub(p.started_ms) / 1000;
-                let config_file = std::path::absolute(&p.config_file).unwrap_or_else(|_| p.config_file.clone());
-                let exe = std::env::current_exe().map(|e| e.display().to_string()).unwrap_or_default();
+                let config_file =
+                    std::path::absolute(&p.config_file).unwrap_or_else(|_| p.config_file.clone());
+                let exe = std::env::current_exe()
+                    .map(|e| e.display().to_string())
+                    .unwrap_or_default();
                 line!("# Server");
                 line!("redis_version:{}", crate::server::REDIS_VERSION);
                 line!("memflux_version:{}", env!("CARGO_PKG_VERSION"));
@@ -402,7 +468,10 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
             }
             "clients" => {
                 line!("# Clients");
-                line!("connected_clients:{}", sum(|st| st.connected_clients as u64));
+                line!(
+                    "connected_clients:{}",
+                    sum(|st| st.connected_clients as u64)
+                );
                 line!("cluster_connections:0");
                 line!("maxclients:{}", shard.config.borrow().maxclients);
                 line!("blocked_clients:0");
@@ -434,7 +503,10 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
             }
             "stats" => {
                 line!("# Stats");
-                line!("total_connections_received:{}", sum(|st| st.connections_received));
+                line!(
+                    "total_connections_received:{}",
+                    sum(|st| st.connections_received)
+                );
                 line!("total_commands_processed:{}", sum(|st| st.commands));
                 line!("instantaneous_ops_per_sec:0");
                 line!("total_net_input_bytes:{}", sum(|st| st.net_input_bytes));
@@ -464,8 +536,16 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
                 line!("# Keyspace");
                 let databases = stats.iter().map(|st| st.dbs.len()).max().unwrap_or(0);
                 for db in 0..databases {
-                    let keys: usize = stats.iter().filter_map(|st| st.dbs.get(db)).map(|d| d.keys).sum();
-                    let expires: usize = stats.iter().filter_map(|st| st.dbs.get(db)).map(|d| d.expires).sum();
+                    let keys: usize = stats
+                        .iter()
+                        .filter_map(|st| st.dbs.get(db))
+                        .map(|d| d.keys)
+                        .sum();
+                    let expires: usize = stats
+                        .iter()
+                        .filter_map(|st| st.dbs.get(db))
+                        .map(|d| d.expires)
+                        .sum();
                     if keys > 0 {
                         line!("db{db}:keys={keys},expires={expires},avg_ttl=0");
                     }
@@ -494,7 +574,11 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
 
 /// # Format
 /// `INFO [section [section ...]]`
-fn info<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn info<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let mask = info_sections(&args[1..]);
         let mut stats = Vec::with_capacity(c.shard.nshards);
@@ -558,7 +642,12 @@ const CATEGORIES: [&str; 21] = [
 /// A command's ACL categories (a bit per `CATEGORIES` entry), derived as Redis derives
 /// the implicit ones: from the group and the flags, plus the few it declares by name.
 fn categories(s: &CommandSpec) -> u32 {
-    let bit = |name: &str| CATEGORIES.iter().position(|c| *c == name).map_or(0, |i| 1u32 << i);
+    let bit = |name: &str| {
+        CATEGORIES
+            .iter()
+            .position(|c| *c == name)
+            .map_or(0, |i| 1u32 << i)
+    };
     let mut m = match s.group {
         "generic" => bit("keyspace"),
         "sorted_set" => bit("sortedset"),
@@ -580,15 +669,18 @@ fn categories(s: &CommandSpec) -> u32 {
     if s.has(BLOCKING) {
         m |= bit("blocking");
     }
-    m |= if s.has(FAST) { bit("fast") } else { bit("slow") };
+    m |= if s.has(FAST) {
+        bit("fast")
+    } else {
+        bit("slow")
+    };
     // Server commands that read or write data are keyspace commands.
     if s.group == "server" && s.has(WRITE | READONLY) {
         m |= bit("keyspace");
     }
     m |= match s.name {
-        "flushall" | "flushdb" | "swapdb" | "keys" | "info" | "sort" | "migrate" | "restore" | "monitor" | "debug" => {
-            bit("dangerous")
-        }
+        "flushall" | "flushdb" | "swapdb" | "keys" | "info" | "sort" | "migrate" | "restore"
+        | "monitor" | "debug" => bit("dangerous"),
         "lastsave" | "role" => bit("admin") | bit("dangerous"),
         "command" => bit("connection"),
         _ => 0,
@@ -603,7 +695,11 @@ fn command_info_entry(out: &mut ReplyBuf, s: &CommandSpec) {
     out.array(10);
     out.bulk(s.name.as_bytes());
     out.int(s.arity as i64);
-    let flags: Vec<&str> = FLAG_ORDER.iter().filter(|(f, _)| s.has(*f)).map(|(_, n)| *n).collect();
+    let flags: Vec<&str> = FLAG_ORDER
+        .iter()
+        .filter(|(f, _)| s.has(*f))
+        .map(|(_, n)| *n)
+        .collect();
     out.set(flags.len());
     for f in flags {
         out.simple(f.as_bytes());
@@ -626,7 +722,12 @@ fn command_info_entry(out: &mut ReplyBuf, s: &CommandSpec) {
 /// Writes one `COMMAND DOCS` value: the documentation map (without arguments).
 fn command_docs_entry(out: &mut ReplyBuf, s: &CommandSpec) {
     out.map(4);
-    for (k, v) in [("summary", s.summary), ("since", s.since), ("group", s.group), ("complexity", s.complexity)] {
+    for (k, v) in [
+        ("summary", s.summary),
+        ("since", s.since),
+        ("group", s.group),
+        ("complexity", s.complexity),
+    ] {
         out.bulk(k.as_bytes());
         out.bulk(v.as_bytes());
     }
@@ -694,7 +795,9 @@ fn command_getkeys(argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
     }
     let argc = argv.len() - 2;
     if !s.arity_ok(argc) {
-        return Err(CmdError::msg("ERR Invalid number of arguments specified for command"));
+        return Err(CmdError::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
     }
     let keys: Vec<usize> = s.key_positions(argc).collect();
     if keys.is_empty() {
@@ -745,7 +848,10 @@ fn command(_c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
         // No names: every command. Unknown names answer null in their place.
         if argv.len() == 2 {
             out.array(registry.all().len());
-            registry.all().iter().for_each(|s| command_info_entry(out, s));
+            registry
+                .all()
+                .iter()
+                .for_each(|s| command_info_entry(out, s));
         } else {
             out.array(argv.len() - 2);
             for name in argv.iter().skip(2) {
@@ -760,7 +866,10 @@ fn command(_c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
         let specs: Vec<&CommandSpec> = if argv.len() == 2 {
             registry.all().iter().collect()
         } else {
-            argv.iter().skip(2).filter_map(|n| registry.lookup(n)).collect()
+            argv.iter()
+                .skip(2)
+                .filter_map(|n| registry.lookup(n))
+                .collect()
         };
         out.map(specs.len());
         for s in specs {
@@ -808,7 +917,10 @@ mod tests {
         assert_eq!(info_sections(&[b"EVERYTHING".to_vec()]), all);
         assert_eq!(info_sections(&[b"nosuch".to_vec()]), 0);
         let ks = SECTIONS.iter().position(|s| s.0 == "keyspace").unwrap();
-        assert_eq!(info_sections(&[b"KeySpace".to_vec(), b"nosuch".to_vec()]), 1 << ks);
+        assert_eq!(
+            info_sections(&[b"KeySpace".to_vec(), b"nosuch".to_vec()]),
+            1 << ks
+        );
     }
 
     #[test]
@@ -816,11 +928,19 @@ mod tests {
         let r = Registry::get();
         let names = |cmd: &str| {
             let m = categories(r.lookup(cmd.as_bytes()).unwrap());
-            CATEGORIES.iter().enumerate().filter(|(i, _)| m & (1 << i) != 0).map(|(_, c)| *c).collect::<Vec<_>>()
+            CATEGORIES
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| m & (1 << i) != 0)
+                .map(|(_, c)| *c)
+                .collect::<Vec<_>>()
         };
         assert_eq!(names("get"), ["read", "string", "fast"]);
         assert_eq!(names("dbsize"), ["keyspace", "read", "fast"]);
-        assert_eq!(names("flushall"), ["keyspace", "write", "slow", "dangerous"]);
+        assert_eq!(
+            names("flushall"),
+            ["keyspace", "write", "slow", "dangerous"]
+        );
         assert_eq!(names("swapdb"), ["keyspace", "write", "fast", "dangerous"]);
         assert_eq!(names("ping"), ["fast", "connection"]);
         assert_eq!(names("command"), ["slow", "connection"]);

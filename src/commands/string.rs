@@ -5,7 +5,10 @@
 //! value types arrive a key of another type answers WRONGTYPE without touching the key.
 
 use super::util::{float_arg, int_arg, is};
-use super::{flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run, ShardCtx};
+use super::{
+    flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run,
+    ShardCtx,
+};
 use crate::protocol::{Argv, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::keyspace::{Keyspace, Slot};
@@ -71,7 +74,9 @@ fn store(ks: &mut Keyspace, key: &[u8], bytes: &[u8], now: u64) -> Slot {
 fn check_len(size: u64, extra: u64) -> CmdResult {
     match size.checked_add(extra) {
         Some(total) if total <= MAX_STRING_LEN => Ok(()),
-        _ => Err(CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)")),
+        _ => Err(CmdError::msg(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
     }
 }
 
@@ -103,14 +108,28 @@ pub(crate) enum ExpireOpt {
 
 /// Parses the value of EX/PX/EXAT/PXAT into an absolute Unix ms time. `cmd` names the
 /// command in the error, as Redis does (`invalid expire time in 'set' command`).
-pub(crate) fn expire_at(unit_ms: bool, absolute: bool, arg: &[u8], now_ms: u64, cmd: &str) -> Result<u64, CmdError> {
+pub(crate) fn expire_at(
+    unit_ms: bool,
+    absolute: bool,
+    arg: &[u8],
+    now_ms: u64,
+    cmd: &str,
+) -> Result<u64, CmdError> {
     let invalid = || CmdError::msg(format!("ERR invalid expire time in '{cmd}' command"));
     let v = int_arg(arg)?;
     if v <= 0 {
         return Err(invalid());
     }
-    let ms = if unit_ms { v } else { v.checked_mul(1000).ok_or_else(invalid)? };
-    let at = if absolute { ms } else { ms.checked_add(now_ms as i64).ok_or_else(invalid)? };
+    let ms = if unit_ms {
+        v
+    } else {
+        v.checked_mul(1000).ok_or_else(invalid)?
+    };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(now_ms as i64).ok_or_else(invalid)?
+    };
     Ok(at as u64)
 }
 
@@ -179,9 +198,9 @@ impl<'a> StrOpts<'a> {
                 o.keepttl = true;
             } else if !for_set && is(a, "PERSIST") && o.time.is_none() {
                 o.persist = true;
-            } else if let Some(k) =
-                kind.filter(|&k| has_next && !o.keepttl && !o.persist && o.time.is_none_or(|(prev, _)| prev == k))
-            {
+            } else if let Some(k) = kind.filter(|&k| {
+                has_next && !o.keepttl && !o.persist && o.time.is_none_or(|(prev, _)| prev == k)
+            }) {
                 o.time = Some((k, argv.get(i + 1)));
                 i += 1;
             } else {
@@ -195,7 +214,9 @@ impl<'a> StrOpts<'a> {
     /// The expiry these options ask for, with the time value checked.
     fn expire(&self, now_ms: u64, cmd: &str) -> Result<ExpireOpt, CmdError> {
         Ok(match self.time {
-            Some((k, arg)) => ExpireOpt::At(expire_at(k.unit_ms(), k.absolute(), arg, now_ms, cmd)?),
+            Some((k, arg)) => {
+                ExpireOpt::At(expire_at(k.unit_ms(), k.absolute(), arg, now_ms, cmd)?)
+            }
             None if self.keepttl => ExpireOpt::KeepTtl,
             None if self.persist => ExpireOpt::Persist,
             None => ExpireOpt::None,
@@ -226,7 +247,11 @@ fn set_generic(
 ) -> Result<bool, CmdError> {
     let now = ctx.now_ms;
     let ks = &mut ctx.dbs[ctx.db];
-    let existing = if get { ks.lookup_read(key, now) } else { ks.lookup(key, now) };
+    let existing = if get {
+        ks.lookup_read(key, now)
+    } else {
+        ks.lookup(key, now)
+    };
     if get {
         match existing {
             None => ctx.out.null(),
@@ -291,7 +316,14 @@ fn set(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 /// # Format
 /// `SETNX key value`
 fn setnx(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
-    let stored = set_generic(ctx, argv.get(1), argv.get(2), Cond::Absent, ExpireOpt::None, false)?;
+    let stored = set_generic(
+        ctx,
+        argv.get(1),
+        argv.get(2),
+        Cond::Absent,
+        ExpireOpt::None,
+        false,
+    )?;
     ctx.out.int(stored as i64);
     Ok(())
 }
@@ -300,7 +332,14 @@ fn setnx(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 /// `SETEX key seconds value`
 fn setex(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     let at = expire_at(false, false, argv.get(2), ctx.now_ms, "setex")?;
-    set_generic(ctx, argv.get(1), argv.get(3), Cond::Always, ExpireOpt::At(at), false)?;
+    set_generic(
+        ctx,
+        argv.get(1),
+        argv.get(3),
+        Cond::Always,
+        ExpireOpt::At(at),
+        false,
+    )?;
     ctx.out.ok();
     Ok(())
 }
@@ -309,7 +348,14 @@ fn setex(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 /// `PSETEX key milliseconds value`
 fn psetex(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     let at = expire_at(true, false, argv.get(2), ctx.now_ms, "psetex")?;
-    set_generic(ctx, argv.get(1), argv.get(3), Cond::Always, ExpireOpt::At(at), false)?;
+    set_generic(
+        ctx,
+        argv.get(1),
+        argv.get(3),
+        Cond::Always,
+        ExpireOpt::At(at),
+        false,
+    )?;
     ctx.out.ok();
     Ok(())
 }
@@ -388,7 +434,10 @@ fn mget(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     for key in argv.iter().skip(1) {
         let ks = &mut ctx.dbs[ctx.db];
         // MGET reports keys of other types as missing rather than failing.
-        match ks.lookup_read(key, now).map(|s| str_ref(&ks.entry(s).value)) {
+        match ks
+            .lookup_read(key, now)
+            .map(|s| str_ref(&ks.entry(s).value))
+        {
             Some(Ok(s)) => ctx.out.bulk(s),
             _ => ctx.out.null(),
         }
@@ -413,7 +462,9 @@ fn mset(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 fn msetnx(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     let now = ctx.now_ms;
     let ks = ctx.ks();
-    let any = (1..argv.len()).step_by(2).any(|i| ks.find_live(argv.get(i), now).is_some());
+    let any = (1..argv.len())
+        .step_by(2)
+        .any(|i| ks.find_live(argv.get(i), now).is_some());
     if !any {
         for i in (1..argv.len()).step_by(2) {
             store(ks, argv.get(i), argv.get(i + 1), now);
@@ -427,7 +478,11 @@ fn msetnx(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 /// none does, store them all. Between the check and the stores another client may slip
 /// in, and readers may see some keys set before others; cross-shard atomicity comes with
 /// the transaction layer, which will run both phases as one transaction.
-fn msetnx_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn msetnx_cross<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let db = c.db;
         let shard = c.shard.clone();
@@ -467,7 +522,16 @@ fn msetnx_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -
             .filter(|(_, keep)| *keep)
             .map(|((key, value), _)| {
                 let s = shard_of(&key, n);
-                shard.op(s, ShardOp::Put { db, key, value: Value::Str(value), expire_at: None, mode: PutMode::Replace })
+                shard.op(
+                    s,
+                    ShardOp::Put {
+                        db,
+                        key,
+                        value: Value::Str(value),
+                        expire_at: None,
+                        mode: PutMode::Replace,
+                    },
+                )
             })
             .collect();
         for r in join_all(puts).await {
@@ -526,7 +590,11 @@ fn substring_range(len: usize, start: i64, end: i64) -> Option<std::ops::Range<u
     }
     let len = len as i64;
     // len >= 0 and the index < 0, so these sums cannot overflow.
-    let start = if start < 0 { (len + start).max(0) } else { start };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
     let end = if end < 0 { (len + end).max(0) } else { end };
     let end = end.min(len - 1);
     if len == 0 || start > end {
@@ -649,7 +717,9 @@ fn incrby(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 fn decrby(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     let delta = int_arg(argv.get(2))?;
     // i64::MIN has no negation; Redis words this case differently from other overflows.
-    let delta = delta.checked_neg().ok_or_else(|| CmdError::msg("ERR decrement would overflow"))?;
+    let delta = delta
+        .checked_neg()
+        .ok_or_else(|| CmdError::msg("ERR decrement would overflow"))?;
     incr_by(ctx, argv.get(1), delta)
 }
 
@@ -717,7 +787,9 @@ impl LcsOpts {
             }
         }
         if o.idx && o.len {
-            return Err(CmdError::msg("ERR If you want both the length and indexes, please just use IDX."));
+            return Err(CmdError::msg(
+                "ERR If you want both the length and indexes, please just use IDX.",
+            ));
         }
         Ok(o)
     }
@@ -734,7 +806,9 @@ fn lcs_reply(a: &[u8], b: &[u8], opts: &LcsOpts, out: &mut ReplyBuf) -> CmdResul
     // The table holds u32 lengths, as in Redis, so the same inputs hit the same limit.
     let cells = (rows as u64) * (cols as u64);
     if cells.saturating_mul(4) > MAX_STRING_LEN {
-        return Err(CmdError::msg("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+        return Err(CmdError::msg(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
     }
     // table[i * cols + j] = LCS length of a[..i] and b[..j].
     let mut table = vec![0u32; rows * cols];
@@ -783,7 +857,10 @@ fn lcs_reply(a: &[u8], b: &[u8], opts: &LcsOpts, out: &mut ReplyBuf) -> CmdResul
         out.bulk(&subseq);
         return Ok(());
     }
-    let shown: Vec<_> = ranges.iter().filter(|r| r.1 - r.0 + 1 >= opts.min_match_len).collect();
+    let shown: Vec<_> = ranges
+        .iter()
+        .filter(|r| r.1 - r.0 + 1 >= opts.min_match_len)
+        .collect();
     out.map(2);
     out.bulk(b"matches");
     out.array(shown.len());
@@ -823,13 +900,19 @@ fn lcs(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 }
 
 /// LCS whose two keys live on different shards: copy both values here and compare.
-fn lcs_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> LocalBoxFuture<'a, CmdResult> {
+fn lcs_cross<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let db = c.db;
         let shard = c.shard.clone();
         let n = shard.nshards;
-        let peeks: Vec<_> =
-            args[1..3].iter().map(|k| shard.op(shard_of(k, n), ShardOp::Peek { db, key: k.clone() })).collect();
+        let peeks: Vec<_> = args[1..3]
+            .iter()
+            .map(|k| shard.op(shard_of(k, n), ShardOp::Peek { db, key: k.clone() }))
+            .collect();
         let mut values = Vec::with_capacity(2);
         for r in join_all(peeks).await {
             values.push(match r {
@@ -840,7 +923,10 @@ fn lcs_cross<'a>(c: &'a mut Client, args: OwnedArgs, out: &'a mut ReplyBuf) -> L
             });
         }
         let wrong = |_| CmdError::msg(LCS_WRONG_TYPE);
-        let (a, b) = (str_ref(&values[0]).map_err(wrong)?, str_ref(&values[1]).map_err(wrong)?);
+        let (a, b) = (
+            str_ref(&values[0]).map_err(wrong)?,
+            str_ref(&values[1]).map_err(wrong)?,
+        );
         let opts = LcsOpts::parse(args[3..].iter().map(Vec::as_slice))?;
         lcs_reply(a, b, &opts, out)
     })
@@ -895,7 +981,13 @@ mod tests {
         all.extend_from_slice(args);
         let p = packed(&all);
         let o = StrOpts::parse(&p.get(0), 3, true)?;
-        Ok((o.nx, o.xx, o.get, o.keepttl, o.time.map(|(k, v)| (k, v.to_vec()))))
+        Ok((
+            o.nx,
+            o.xx,
+            o.get,
+            o.keepttl,
+            o.time.map(|(k, v)| (k, v.to_vec())),
+        ))
     }
 
     fn getex_opts(args: &[&str]) -> Result<(bool, Option<TimeKind>), CmdError> {
@@ -909,12 +1001,24 @@ mod tests {
     #[test]
     fn set_option_rules() {
         assert_eq!(set_opts(&[]).unwrap(), (false, false, false, false, None));
-        assert_eq!(set_opts(&["nx", "GET"]).unwrap(), (true, false, true, false, None));
-        assert_eq!(set_opts(&["XX", "xx"]).unwrap(), (false, true, false, false, None));
+        assert_eq!(
+            set_opts(&["nx", "GET"]).unwrap(),
+            (true, false, true, false, None)
+        );
+        assert_eq!(
+            set_opts(&["XX", "xx"]).unwrap(),
+            (false, true, false, false, None)
+        );
         assert_eq!(set_opts(&["NX", "XX"]), Err(CmdError::Syntax));
-        assert_eq!(set_opts(&["KEEPTTL", "keepttl"]).unwrap(), (false, false, false, true, None));
+        assert_eq!(
+            set_opts(&["KEEPTTL", "keepttl"]).unwrap(),
+            (false, false, false, true, None)
+        );
         // The same time option twice: the last value wins.
-        assert_eq!(set_opts(&["EX", "1", "ex", "2"]).unwrap().4, Some((TimeKind::Ex, b"2".to_vec())));
+        assert_eq!(
+            set_opts(&["EX", "1", "ex", "2"]).unwrap().4,
+            Some((TimeKind::Ex, b"2".to_vec()))
+        );
         assert_eq!(set_opts(&["EX", "1", "PX", "2"]), Err(CmdError::Syntax));
         assert_eq!(set_opts(&["EXAT", "1", "PXAT", "2"]), Err(CmdError::Syntax));
         assert_eq!(set_opts(&["EX", "1", "KEEPTTL"]), Err(CmdError::Syntax));
@@ -923,14 +1027,20 @@ mod tests {
         assert_eq!(set_opts(&["PERSIST"]), Err(CmdError::Syntax));
         assert_eq!(set_opts(&["FOO"]), Err(CmdError::Syntax));
         // The time value is not looked at while parsing.
-        assert_eq!(set_opts(&["PXAT", "abc"]).unwrap().4, Some((TimeKind::PxAt, b"abc".to_vec())));
+        assert_eq!(
+            set_opts(&["PXAT", "abc"]).unwrap().4,
+            Some((TimeKind::PxAt, b"abc".to_vec()))
+        );
     }
 
     #[test]
     fn getex_option_rules() {
         assert_eq!(getex_opts(&[]).unwrap(), (false, None));
         assert_eq!(getex_opts(&["persist", "PERSIST"]).unwrap(), (true, None));
-        assert_eq!(getex_opts(&["EXAT", "5"]).unwrap(), (false, Some(TimeKind::ExAt)));
+        assert_eq!(
+            getex_opts(&["EXAT", "5"]).unwrap(),
+            (false, Some(TimeKind::ExAt))
+        );
         assert_eq!(getex_opts(&["PERSIST", "EX", "1"]), Err(CmdError::Syntax));
         assert_eq!(getex_opts(&["EX", "1", "PERSIST"]), Err(CmdError::Syntax));
         for opt in ["NX", "XX", "GET", "KEEPTTL"] {
@@ -947,11 +1057,24 @@ mod tests {
         assert_eq!(expire_at(true, true, b"10", now, "set"), Ok(10));
         let invalid = Err(CmdError::msg("ERR invalid expire time in 'getex' command"));
         for bad in ["0", "-1", "9223372036854775807"] {
-            assert_eq!(expire_at(false, false, bad.as_bytes(), now, "getex"), invalid, "{bad}");
+            assert_eq!(
+                expire_at(false, false, bad.as_bytes(), now, "getex"),
+                invalid,
+                "{bad}"
+            );
         }
-        assert_eq!(expire_at(true, false, b"9223372036854775807", now, "getex"), invalid);
-        assert_eq!(expire_at(true, true, b"9223372036854775807", now, "set"), Ok(i64::MAX as u64));
-        assert_eq!(expire_at(false, false, b"x", now, "set"), Err(CmdError::NotInteger));
+        assert_eq!(
+            expire_at(true, false, b"9223372036854775807", now, "getex"),
+            invalid
+        );
+        assert_eq!(
+            expire_at(true, true, b"9223372036854775807", now, "set"),
+            Ok(i64::MAX as u64)
+        );
+        assert_eq!(
+            expire_at(false, false, b"x", now, "set"),
+            Err(CmdError::NotInteger)
+        );
     }
 
     #[test]

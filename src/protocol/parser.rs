@@ -57,7 +57,11 @@ pub struct ParserLimits {
 
 impl Default for ParserLimits {
     fn default() -> Self {
-        ParserLimits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: 1024 * 1024, max_inline_len: 64 * 1024 }
+        ParserLimits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_multibulk_len: 1024 * 1024,
+            max_inline_len: 64 * 1024,
+        }
     }
 }
 
@@ -75,12 +79,17 @@ impl Default for ParserLimits {
 pub struct ProtocolError(pub Cow<'static, str>);
 
 impl ProtocolError {
-    pub const TOO_BIG_MBULK_COUNT: ProtocolError = ProtocolError(Cow::Borrowed("too big mbulk count string"));
-    pub const INVALID_MULTIBULK_LEN: ProtocolError = ProtocolError(Cow::Borrowed("invalid multibulk length"));
-    pub const TOO_BIG_BULK_COUNT: ProtocolError = ProtocolError(Cow::Borrowed("too big bulk count string"));
+    pub const TOO_BIG_MBULK_COUNT: ProtocolError =
+        ProtocolError(Cow::Borrowed("too big mbulk count string"));
+    pub const INVALID_MULTIBULK_LEN: ProtocolError =
+        ProtocolError(Cow::Borrowed("invalid multibulk length"));
+    pub const TOO_BIG_BULK_COUNT: ProtocolError =
+        ProtocolError(Cow::Borrowed("too big bulk count string"));
     pub const INVALID_BULK_LEN: ProtocolError = ProtocolError(Cow::Borrowed("invalid bulk length"));
-    pub const TOO_BIG_INLINE: ProtocolError = ProtocolError(Cow::Borrowed("too big inline request"));
-    pub const UNBALANCED_QUOTES: ProtocolError = ProtocolError(Cow::Borrowed("unbalanced quotes in request"));
+    pub const TOO_BIG_INLINE: ProtocolError =
+        ProtocolError(Cow::Borrowed("too big inline request"));
+    pub const UNBALANCED_QUOTES: ProtocolError =
+        ProtocolError(Cow::Borrowed("unbalanced quotes in request"));
 
     /// The message without the `Protocol error: ` prefix.
     pub fn message(&self) -> &str {
@@ -383,7 +392,8 @@ impl RequestParser {
         loop {
             if self.phase == Phase::BulkHeader {
                 let start = self.pos;
-                let Some(cr) = self.header_line(buf, start, ProtocolError::TOO_BIG_BULK_COUNT)? else {
+                let Some(cr) = self.header_line(buf, start, ProtocolError::TOO_BIG_BULK_COUNT)?
+                else {
                     return Ok(Parsed::Incomplete { hint: 0 });
                 };
                 // cr >= start and cr < buf.len(), so buf[start] exists (it
@@ -432,7 +442,11 @@ impl RequestParser {
             }
             return Ok(Parsed::Incomplete { hint: 0 });
         };
-        let line_end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+        let line_end = if nl > 0 && buf[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
         let consumed = nl + 1;
 
         self.inline_buf.clear();
@@ -481,7 +495,11 @@ fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         }
         offset += 8;
     }
-    words.remainder().iter().position(|&b| b == needle).map(|i| offset + i)
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| offset + i)
 }
 
 /// Parses a header integer exactly like Redis's `string2ll`: optional `-`,
@@ -692,7 +710,11 @@ mod tests {
                 Ev::Empty(consumed)
             }
             Ok(Parsed::Incomplete { hint }) => {
-                assert!(hint == 0 || hint > buf.len(), "hint {hint} len {}", buf.len());
+                assert!(
+                    hint == 0 || hint > buf.len(),
+                    "hint {hint} len {}",
+                    buf.len()
+                );
                 assert!(p.argv(buf).is_empty());
                 Ev::Incomplete(hint)
             }
@@ -755,7 +777,12 @@ mod tests {
     fn check_split_equivalence(limits: ParserLimits, input: &[u8]) -> Vec<Ev> {
         let expected = run_oneshot(limits, input);
         let (bytewise, _) = run_split(limits, input, &[1]);
-        assert_eq!(bytewise, expected, "byte by byte, input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            bytewise,
+            expected,
+            "byte by byte, input {:?}",
+            String::from_utf8_lossy(input)
+        );
         for chunks in [&[2usize][..], &[3, 1, 7], &[5, 11, 1, 1]] {
             let (split, _) = run_split(limits, input, chunks);
             assert_eq!(split, expected, "chunks {chunks:?}");
@@ -797,7 +824,11 @@ mod tests {
     }
 
     fn small_limits() -> ParserLimits {
-        ParserLimits { max_bulk_len: 10, max_multibulk_len: 3, max_inline_len: 16 }
+        ParserLimits {
+            max_bulk_len: 10,
+            max_multibulk_len: 3,
+            max_inline_len: 16,
+        }
     }
 
     // ---------------------------------------------------------------- shapes
@@ -811,7 +842,10 @@ mod tests {
     #[test]
     fn multibulk_empty_and_binary_args() {
         let input = b"*3\r\n$0\r\n\r\n$4\r\n\r\n\r\n\r\n$3\r\n\0\xff*\r\n";
-        assert_eq!(parse_one(input), cmd(&[b"", b"\r\n\r\n", b"\0\xff*"], input.len()));
+        assert_eq!(
+            parse_one(input),
+            cmd(&[b"", b"\r\n\r\n", b"\0\xff*"], input.len())
+        );
     }
 
     #[test]
@@ -834,7 +868,10 @@ mod tests {
     fn inline_commands() {
         assert_eq!(parse_one(b"PING\r\n"), cmd(&[b"PING"], 6));
         assert_eq!(parse_one(b"PING\n"), cmd(&[b"PING"], 5));
-        assert_eq!(parse_one(b"  set  k\tv  \r\n"), cmd(&[b"set", b"k", b"v"], 14));
+        assert_eq!(
+            parse_one(b"  set  k\tv  \r\n"),
+            cmd(&[b"set", b"k", b"v"], 14)
+        );
         // Only one `\r` is stripped; the remaining one is whitespace.
         assert_eq!(parse_one(b"get k\r\r\n"), cmd(&[b"get", b"k"], 8));
         // `\r` in the middle separates arguments.
@@ -866,8 +903,14 @@ mod tests {
         };
         assert_eq!(line(br#"set k "a\x41\n""#), [&b"set"[..], b"k", b"aA\n"]);
         assert_eq!(line(br"'it\'s'"), [b"it's"]);
-        assert_eq!(line(br#"SET k "hello world""#), [&b"SET"[..], b"k", b"hello world"]);
-        assert_eq!(line(br#""\n\r\t\b\a\\\"\z\'""#), [&b"\n\r\t\x08\x07\\\"z'"[..]]);
+        assert_eq!(
+            line(br#"SET k "hello world""#),
+            [&b"SET"[..], b"k", b"hello world"]
+        );
+        assert_eq!(
+            line(br#""\n\r\t\b\a\\\"\z\'""#),
+            [&b"\n\r\t\x08\x07\\\"z'"[..]]
+        );
         assert_eq!(line(br#""\xff\xFF\x0a\x00""#), [&b"\xff\xff\n\0"[..]]);
         // Not a hex escape: `\x` yields `x`, the rest is literal.
         assert_eq!(line(br#""\x4g" "\x4" "\x""#), [&b"x4g"[..], b"x4", b"x"]);
@@ -881,11 +924,17 @@ mod tests {
         // A quote may open in the middle of an argument.
         assert_eq!(line(br#"ab"c d" e'f g'"#), [&b"abc d"[..], b"ef g"]);
         // A closing quote may be followed by any C whitespace.
-        assert_eq!(line(b"\"a\"\tb \"c\"\x0bd '\x0c'\x0c"), [&b"a"[..], b"b", b"c", b"d", b"\x0c"]);
+        assert_eq!(
+            line(b"\"a\"\tb \"c\"\x0bd '\x0c'\x0c"),
+            [&b"a"[..], b"b", b"c", b"d", b"\x0c"]
+        );
         // \v and \f separate arguments only when they come first.
         assert_eq!(line(b"\x0ba\x0bb\x0c c"), [&b"a\x0bb\x0c"[..], b"c"]);
         // Quote characters inside the other kind of quotes are plain.
-        assert_eq!(line(br#""it's" 'say "hi"'"#), [&br"it's"[..], br#"say "hi""#]);
+        assert_eq!(
+            line(br#""it's" 'say "hi"'"#),
+            [&br"it's"[..], br#"say "hi""#]
+        );
     }
 
     #[test]
@@ -907,7 +956,12 @@ mod tests {
         ] {
             let mut input = bad.to_vec();
             input.extend_from_slice(b"\r\n");
-            assert_eq!(parse_err(ParserLimits::default(), &input), unbalanced, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_err(ParserLimits::default(), &input),
+                unbalanced,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -932,14 +986,25 @@ mod tests {
             b"*100000000000000000000\r\n",
             b"*-9223372036854775809\r\n",
         ] {
-            assert_eq!(parse_err(ParserLimits::default(), bad), msg, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_err(ParserLimits::default(), bad),
+                msg,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // Above the limit is invalid, at the limit is fine.
         assert_eq!(parse_err(small_limits(), b"*4\r\n"), msg);
         let ok = b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n";
-        assert_eq!(run_oneshot(small_limits(), ok)[0], cmd(&[b"a", b"b", b"c"], ok.len()));
+        assert_eq!(
+            run_oneshot(small_limits(), ok)[0],
+            cmd(&[b"a", b"b", b"c"], ok.len())
+        );
         assert_eq!(parse_err(ParserLimits::default(), b"*1048577\r\n"), msg);
-        assert_eq!(run_oneshot(ParserLimits::default(), b"*1048576\r\n"), [Ev::Incomplete(0)]);
+        assert_eq!(
+            run_oneshot(ParserLimits::default(), b"*1048576\r\n"),
+            [Ev::Incomplete(0)]
+        );
     }
 
     #[test]
@@ -947,17 +1012,26 @@ mod tests {
         let limits = small_limits();
         let msg = ProtocolError::TOO_BIG_MBULK_COUNT.0.into_owned();
         // 16 bytes without `\r` are still acceptable, 17 are not.
-        assert_eq!(run_oneshot(limits, b"*111111111111111"), [Ev::Incomplete(0)]);
+        assert_eq!(
+            run_oneshot(limits, b"*111111111111111"),
+            [Ev::Incomplete(0)]
+        );
         assert_eq!(parse_err(limits, b"*1111111111111111"), msg);
         // Default limit: 64 KiB.
         let mut big = vec![b'*'];
         big.resize(65536, b'1');
-        assert_eq!(run_oneshot(ParserLimits::default(), &big), [Ev::Incomplete(0)]);
+        assert_eq!(
+            run_oneshot(ParserLimits::default(), &big),
+            [Ev::Incomplete(0)]
+        );
         big.push(b'1');
         assert_eq!(run_oneshot(ParserLimits::default(), &big), [Ev::Err(msg)]);
         // With the `\r` present, Redis parses the line whatever its length.
         // (Only in one read: split finely, the limit would trip first, as in Redis.)
-        assert_eq!(run_oneshot(limits, b"*11111111111111111111\r\n"), [err(ProtocolError::INVALID_MULTIBULK_LEN)]);
+        assert_eq!(
+            run_oneshot(limits, b"*11111111111111111111\r\n"),
+            [err(ProtocolError::INVALID_MULTIBULK_LEN)]
+        );
     }
 
     #[test]
@@ -977,8 +1051,14 @@ mod tests {
             assert_eq!(parse_err(ParserLimits::default(), input), msg);
         }
         // The check waits for the whole header line, like Redis.
-        assert_eq!(run_oneshot(ParserLimits::default(), b"*1\r\n:1"), [Ev::Incomplete(0)]);
-        assert_eq!(ProtocolError::expected_dollar(b'x').to_string(), "Protocol error: expected '$', got 'x'");
+        assert_eq!(
+            run_oneshot(ParserLimits::default(), b"*1\r\n:1"),
+            [Ev::Incomplete(0)]
+        );
+        assert_eq!(
+            ProtocolError::expected_dollar(b'x').to_string(),
+            "Protocol error: expected '$', got 'x'"
+        );
     }
 
     #[test]
@@ -997,13 +1077,24 @@ mod tests {
             b"*1\r\n$536870913\r\n",
             b"*2\r\n$1\r\na\r\n$x\r\n",
         ] {
-            assert_eq!(parse_err(ParserLimits::default(), bad), msg, "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_err(ParserLimits::default(), bad),
+                msg,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // 512 MiB exactly is accepted (and then waits for the body).
-        assert_eq!(run_oneshot(ParserLimits::default(), b"*1\r\n$536870912\r\n"), [Ev::Incomplete(16 + 536870912 + 2)]);
+        assert_eq!(
+            run_oneshot(ParserLimits::default(), b"*1\r\n$536870912\r\n"),
+            [Ev::Incomplete(16 + 536870912 + 2)]
+        );
         assert_eq!(parse_err(small_limits(), b"*1\r\n$11\r\n"), msg);
         let ok = b"*1\r\n$10\r\n0123456789\r\n";
-        assert_eq!(run_oneshot(small_limits(), ok)[0], cmd(&[b"0123456789"], ok.len()));
+        assert_eq!(
+            run_oneshot(small_limits(), ok)[0],
+            cmd(&[b"0123456789"], ok.len())
+        );
     }
 
     #[test]
@@ -1011,8 +1102,14 @@ mod tests {
         let limits = small_limits();
         let msg = ProtocolError::TOO_BIG_BULK_COUNT.0.into_owned();
         // Measured from the start of the bulk header line.
-        assert_eq!(run_oneshot(limits, b"*2\r\n$1\r\na\r\n$123456789012345"), [Ev::Incomplete(0)]);
-        assert_eq!(parse_err(limits, b"*2\r\n$1\r\na\r\n$1234567890123456"), msg);
+        assert_eq!(
+            run_oneshot(limits, b"*2\r\n$1\r\na\r\n$123456789012345"),
+            [Ev::Incomplete(0)]
+        );
+        assert_eq!(
+            parse_err(limits, b"*2\r\n$1\r\na\r\n$1234567890123456"),
+            msg
+        );
         let mut big = b"*1\r\n$".to_vec();
         big.resize(4 + 65537, b'1');
         assert_eq!(run_oneshot(ParserLimits::default(), &big), [Ev::Err(msg)]);
@@ -1022,11 +1119,17 @@ mod tests {
     fn too_big_inline_request() {
         let limits = small_limits();
         let msg = ProtocolError::TOO_BIG_INLINE.0.into_owned();
-        assert_eq!(run_oneshot(limits, b"GET aaaaaaaaaaaa"), [Ev::Incomplete(0)]);
+        assert_eq!(
+            run_oneshot(limits, b"GET aaaaaaaaaaaa"),
+            [Ev::Incomplete(0)]
+        );
         assert_eq!(parse_err(limits, b"GET aaaaaaaaaaaaa"), msg);
         // A line whose `\n` arrived in the same read is accepted (as in Redis).
         let long = b"GET aaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
-        assert_eq!(run_oneshot(limits, long)[0], cmd(&[b"GET", b"aaaaaaaaaaaaaaaaaaaaaaaaa"], long.len()));
+        assert_eq!(
+            run_oneshot(limits, long)[0],
+            cmd(&[b"GET", b"aaaaaaaaaaaaaaaaaaaaaaaaa"], long.len())
+        );
         let big = vec![b'a'; 65537];
         assert_eq!(run_oneshot(ParserLimits::default(), &big), [Ev::Err(msg)]);
     }
@@ -1098,7 +1201,10 @@ mod tests {
             };
             for cut in 0..first_len {
                 let mut p = RequestParser::default();
-                assert!(matches!(p.parse(&shape[..cut]), Ok(Parsed::Incomplete { .. })));
+                assert!(matches!(
+                    p.parse(&shape[..cut]),
+                    Ok(Parsed::Incomplete { .. })
+                ));
             }
         }
     }
@@ -1112,7 +1218,12 @@ mod tests {
         }
         let mut full = input.to_vec();
         full.extend_from_slice(b"456789\r\n");
-        assert_eq!(p.parse(&full), Ok(Parsed::Command { consumed: full.len() }));
+        assert_eq!(
+            p.parse(&full),
+            Ok(Parsed::Command {
+                consumed: full.len()
+            })
+        );
         let argv = p.argv(&full);
         assert_eq!(argv.get(0), b"GET");
         assert_eq!(argv.get(1), b"0123456789");
@@ -1145,7 +1256,12 @@ mod tests {
         while off < input.len() {
             match p.parse(&input[off..]).unwrap() {
                 Parsed::Command { consumed } => {
-                    got.push(p.argv(&input[off..]).iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+                    got.push(
+                        p.argv(&input[off..])
+                            .iter()
+                            .map(<[u8]>::to_vec)
+                            .collect::<Vec<_>>(),
+                    );
                     off += consumed;
                 }
                 Parsed::Empty { consumed } => off += consumed,
@@ -1160,14 +1276,23 @@ mod tests {
     fn large_bulk_with_hint() {
         let body: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
         let mut input = Vec::new();
-        encode(&[b"SET".to_vec(), b"big".to_vec(), body.clone()], &mut input);
+        encode(
+            &[b"SET".to_vec(), b"big".to_vec(), body.clone()],
+            &mut input,
+        );
         let header = b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$4194304\r\n".len();
         let total = header + body.len() + 2;
         assert_eq!(input.len(), total);
 
         let mut p = RequestParser::default();
-        assert_eq!(p.parse(&input[..header - 1]), Ok(Parsed::Incomplete { hint: 0 }));
-        assert_eq!(p.parse(&input[..header]), Ok(Parsed::Incomplete { hint: total }));
+        assert_eq!(
+            p.parse(&input[..header - 1]),
+            Ok(Parsed::Incomplete { hint: 0 })
+        );
+        assert_eq!(
+            p.parse(&input[..header]),
+            Ok(Parsed::Incomplete { hint: total })
+        );
         let scanned_before_body = p.scanned;
         // The body arrives in 64 KiB reads; each call is O(1).
         let mut avail = header;
@@ -1180,7 +1305,10 @@ mod tests {
                 assert_eq!(r, Parsed::Command { consumed: total });
             }
         }
-        assert_eq!(p.scanned, scanned_before_body, "the body must not be scanned");
+        assert_eq!(
+            p.scanned, scanned_before_body,
+            "the body must not be scanned"
+        );
         let argv = p.argv(&input);
         assert_eq!(argv.len(), 3);
         assert_eq!(argv.get(2), &body[..]);
@@ -1203,7 +1331,10 @@ mod tests {
         // byte per call while a `\r` waits for the byte after it), bodies not
         // at all.
         let mut input = Vec::new();
-        encode(&[b"SET".to_vec(), b"k".to_vec(), vec![b'x'; 20_000]], &mut input);
+        encode(
+            &[b"SET".to_vec(), b"k".to_vec(), vec![b'x'; 20_000]],
+            &mut input,
+        );
         let mut p = RequestParser::default();
         let mut calls = 0;
         for end in 0..=input.len() {
@@ -1219,7 +1350,10 @@ mod tests {
     fn steady_state_reuses_buffers() {
         let mut input = Vec::new();
         for i in 0..100 {
-            encode(&[b"SET".to_vec(), format!("k{i}").into_bytes(), b"v".to_vec()], &mut input);
+            encode(
+                &[b"SET".to_vec(), format!("k{i}").into_bytes(), b"v".to_vec()],
+                &mut input,
+            );
             input.extend_from_slice(format!("SET \"k{i}\" 'v'\r\n").as_bytes());
         }
         let mut p = RequestParser::default();
@@ -1260,7 +1394,10 @@ mod tests {
     fn argv_only_after_command() {
         let mut p = RequestParser::default();
         let input = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
-        assert!(matches!(p.parse(&input[..10]), Ok(Parsed::Incomplete { .. })));
+        assert!(matches!(
+            p.parse(&input[..10]),
+            Ok(Parsed::Incomplete { .. })
+        ));
         assert!(p.argv(input).is_empty());
         assert!(matches!(p.parse(input), Ok(Parsed::Command { .. })));
         assert_eq!(p.argv(input).len(), 2);
@@ -1279,13 +1416,19 @@ mod tests {
         assert!(p.parse(b"*1\r\n$11\r\n").is_err());
         p.set_limits(ParserLimits::default());
         assert_eq!(p.limits().max_bulk_len, 512 * 1024 * 1024);
-        assert!(matches!(p.parse(b"*1\r\n$11\r\n"), Ok(Parsed::Incomplete { hint: 22 })));
+        assert!(matches!(
+            p.parse(b"*1\r\n$11\r\n"),
+            Ok(Parsed::Incomplete { hint: 22 })
+        ));
     }
 
     #[test]
     fn shorter_buffer_restarts_instead_of_panicking() {
         let mut p = RequestParser::default();
-        assert!(matches!(p.parse(b"*1\r\n$3\r\nab"), Ok(Parsed::Incomplete { .. })));
+        assert!(matches!(
+            p.parse(b"*1\r\n$3\r\nab"),
+            Ok(Parsed::Incomplete { .. })
+        ));
         assert_eq!(p.parse(b"PING\n"), Ok(Parsed::Command { consumed: 5 }));
         assert_eq!(p.argv(b"PING\n").get(0), b"PING");
         p.reset();
@@ -1294,8 +1437,14 @@ mod tests {
 
     #[test]
     fn error_display() {
-        assert_eq!(ProtocolError::INVALID_BULK_LEN.to_string(), "Protocol error: invalid bulk length");
-        assert_eq!(ProtocolError::UNBALANCED_QUOTES.message(), "unbalanced quotes in request");
+        assert_eq!(
+            ProtocolError::INVALID_BULK_LEN.to_string(),
+            "Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            ProtocolError::UNBALANCED_QUOTES.message(),
+            "unbalanced quotes in request"
+        );
     }
 
     // ------------------------------------------------------------ properties
@@ -1305,7 +1454,14 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..40),
             // Bytes that matter to the protocol, densely.
             proptest::collection::vec(
-                prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'$'), Just(b'*'), Just(b'0'), any::<u8>()],
+                prop_oneof![
+                    Just(b'\r'),
+                    Just(b'\n'),
+                    Just(b'$'),
+                    Just(b'*'),
+                    Just(b'0'),
+                    any::<u8>()
+                ],
                 0..40
             ),
             Just(Vec::new()),

@@ -19,10 +19,16 @@ pub struct ReplyBuf {
 
 impl ReplyBuf {
     pub fn new(proto: Protocol) -> Self {
-        ReplyBuf { buf: Vec::new(), proto }
+        ReplyBuf {
+            buf: Vec::new(),
+            proto,
+        }
     }
     pub fn with_capacity(proto: Protocol, cap: usize) -> Self {
-        ReplyBuf { buf: Vec::with_capacity(cap), proto }
+        ReplyBuf {
+            buf: Vec::with_capacity(cap),
+            proto,
+        }
     }
     #[inline]
     pub fn len(&self) -> usize {
@@ -52,7 +58,10 @@ impl ReplyBuf {
     /// would break the stream, so they become spaces (as Redis does).
     pub fn error(&mut self, msg: &str) {
         self.buf.push(b'-');
-        self.buf.extend(msg.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        self.buf.extend(
+            msg.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
         self.buf.extend_from_slice(b"\r\n");
     }
     #[inline]
@@ -131,7 +140,8 @@ impl ReplyBuf {
     /// A boolean: RESP3 `#t`/`#f`, RESP2 `:1`/`:0`.
     pub fn boolean(&mut self, v: bool) {
         if self.resp3() {
-            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(v as i64);
         }

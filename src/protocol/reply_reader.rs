@@ -4,7 +4,10 @@
 //! The input is always well formed, so this is deliberately minimal.
 
 fn line_end(buf: &[u8], from: usize) -> Option<usize> {
-    buf[from..].windows(2).position(|w| w == b"\r\n").map(|p| from + p)
+    buf[from..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| from + p)
 }
 
 fn header_num(buf: &[u8]) -> Option<(i64, usize)> {
@@ -24,7 +27,11 @@ pub fn element_len(buf: &[u8]) -> Option<usize> {
         }
         b'*' | b'~' | b'%' | b'>' | b'|' => {
             let (n, mut pos) = header_num(buf)?;
-            let items = if matches!(buf[0], b'%' | b'|') { 2 * n } else { n };
+            let items = if matches!(buf[0], b'%' | b'|') {
+                2 * n
+            } else {
+                n
+            };
             for _ in 0..items.max(0) {
                 pos += element_len(&buf[pos..])?;
             }

@@ -64,7 +64,11 @@ impl Pipeline {
     /// Where a local reply goes: straight out, unless it must wait behind a remote one.
     #[inline]
     fn target(&mut self, proto: Protocol) -> &mut ReplyBuf {
-        let t = if self.pieces.is_empty() { &mut self.out } else { &mut self.held };
+        let t = if self.pieces.is_empty() {
+            &mut self.out
+        } else {
+            &mut self.held
+        };
         t.proto = proto;
         t
     }
@@ -73,8 +77,11 @@ impl Pipeline {
         if !self.pieces.is_empty() || !self.held.is_empty() {
             self.pieces.push(Piece::Held(self.held.len()));
         }
-        let batch =
-            self.batches[shard].get_or_insert_with(|| Batch { proto, dbs: Vec::new(), args: PackedArgs::new() });
+        let batch = self.batches[shard].get_or_insert_with(|| Batch {
+            proto,
+            dbs: Vec::new(),
+            args: PackedArgs::new(),
+        });
         // A batch carries one protocol; HELLO in mid-pipeline starts a new batch after a
         // barrier (see `dispatch`), so this always holds.
         debug_assert_eq!(batch.proto, proto);
@@ -132,7 +139,9 @@ enum Route {
 #[inline]
 fn route(spec: &commands::CommandSpec, argv: &Argv<'_>, nshards: usize) -> Route {
     let mut keys = spec.key_positions(argv.len());
-    let Some(first) = keys.next() else { return Route::One(0) };
+    let Some(first) = keys.next() else {
+        return Route::One(0);
+    };
     if nshards == 1 {
         return Route::One(0);
     }
@@ -163,8 +172,12 @@ impl Connection {
     pub fn new(shard: Rc<Shard>, stream: TcpStream) -> Connection {
         let now = now_ms();
         let id = shard.clients.borrow_mut().next_id(shard.id, shard.nshards);
-        let addr = stream.peer_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
-        let laddr = stream.local_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let addr = stream
+            .peer_addr()
+            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let laddr = stream
+            .local_addr()
+            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
         let info = Rc::new(RefCell::new(ClientInfo {
             id,
             addr,
@@ -184,7 +197,15 @@ impl Connection {
         let nshards = shard.nshards;
         let _ = stream.set_nodelay(true);
         let mut conn = Connection {
-            client: Client { shard, id, db: 0, proto: Protocol::Resp2, info, close_after_reply: false, now_ms: now },
+            client: Client {
+                shard,
+                id,
+                db: 0,
+                proto: Protocol::Resp2,
+                info,
+                close_after_reply: false,
+                now_ms: now,
+            },
             stream,
             parser: RequestParser::new(ParserLimits::default()),
             inbuf: vec![0; READ_CHUNK],
@@ -206,8 +227,10 @@ impl Connection {
         }
         self.config_epoch = shard.config_epoch.get();
         let cfg = shard.config.borrow();
-        self.parser
-            .set_limits(ParserLimits { max_bulk_len: cfg.proto_max_bulk_len as usize, ..ParserLimits::default() });
+        self.parser.set_limits(ParserLimits {
+            max_bulk_len: cfg.proto_max_bulk_len as usize,
+            ..ParserLimits::default()
+        });
         self.query_buffer_limit = cfg.client_query_buffer_limit as usize;
     }
 
@@ -219,7 +242,10 @@ impl Connection {
         let _ = self.stream.close().await;
         let shard = &self.client.shard;
         shard.clients.borrow_mut().remove(self.client.id);
-        shard.process.clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        shard
+            .process
+            .clients
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn serve(&mut self, shutdown: &Event) -> std::io::Result<()> {
@@ -258,9 +284,14 @@ impl Connection {
                 return Ok(());
             }
             if self.filled - self.start > self.query_buffer_limit {
-                self.pipe.out.error("ERR Protocol error: client query buffer exceeds client_query_buffer_limit");
+                self.pipe.out.error(
+                    "ERR Protocol error: client query buffer exceeds client_query_buffer_limit",
+                );
                 self.write_out().await?;
-                tracing::warn!(client = self.client.id, "closing client that reached the query buffer limit");
+                tracing::warn!(
+                    client = self.client.id,
+                    "closing client that reached the query buffer limit"
+                );
                 return Ok(());
             }
         }
@@ -296,10 +327,14 @@ impl Connection {
                     let argv = self.parser.argv(&self.inbuf[self.start..self.filled]);
                     dispatch(&mut self.client, &mut self.pipe, &argv).await;
                     self.start += consumed;
-                    if self.pipe.queued >= MAX_QUEUED || self.pipe.out.len() + self.pipe.held.len() >= FLUSH_AT {
+                    if self.pipe.queued >= MAX_QUEUED
+                        || self.pipe.out.len() + self.pipe.held.len() >= FLUSH_AT
+                    {
                         let shard = self.client.shard.clone();
                         self.pipe.complete_remote(&shard).await;
-                        self.write_out().await.map_err(|_| ProtocolError("connection lost".into()))?;
+                        self.write_out()
+                            .await
+                            .map_err(|_| ProtocolError("connection lost".into()))?;
                     }
                     if self.client.close_after_reply {
                         return Ok(());
@@ -328,7 +363,10 @@ impl Connection {
         if self.pipe.out.is_empty() {
             return Ok(());
         }
-        Counters::add(&self.client.shard.counters.net_output_bytes, self.pipe.out.len() as u64);
+        Counters::add(
+            &self.client.shard.counters.net_output_bytes,
+            self.pipe.out.len() as u64,
+        );
         let r = self.stream.write_all(&self.pipe.out.buf).await;
         self.pipe.out.buf.clear();
         if self.pipe.out.buf.capacity() > 4 * FLUSH_AT {
@@ -341,13 +379,16 @@ impl Connection {
 /// Runs one command (or queues it for its shard).
 async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
     let Some(spec) = Registry::get().lookup(argv.get(0)) else {
-        pipe.target(client.proto).error(commands::unknown_command(argv).message());
+        pipe.target(client.proto)
+            .error(commands::unknown_command(argv).message());
         return;
     };
     if !spec.arity_ok(argv.len())
-        || (spec.step > 1 && !(argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))
+        || (spec.step > 1
+            && !(argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))
     {
-        pipe.target(client.proto).error(CmdError::wrong_arity(spec.name).message());
+        pipe.target(client.proto)
+            .error(CmdError::wrong_arity(spec.name).message());
         return;
     }
     client.info.borrow_mut().last_cmd = spec.name;
@@ -385,7 +426,9 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
                 let out = pipe.target(client.proto);
                 let result = match spec.cross {
                     Cross::Coord(f) => f(client, owned(argv), out).await,
-                    Cross::No => Err(CmdError::msg("CROSSSLOT Keys in request don't hash to the same slot")),
+                    Cross::No => Err(CmdError::msg(
+                        "CROSSSLOT Keys in request don't hash to the same slot",
+                    )),
                     how => coordinator::split_by_shard(client, spec, how, argv, out).await,
                 };
                 if let Err(e) = result {

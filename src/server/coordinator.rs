@@ -30,7 +30,10 @@ pub async fn split_by_shard(
     for (i, pos) in spec.key_positions(argv.len()).enumerate() {
         let s = shard_of(argv.get(pos), n);
         part_args[s].extend((pos..pos + step).map(|p| argv.get(p)));
-        parts[s].get_or_insert_with(|| (PackedArgs::new(), Vec::new())).1.push(i);
+        parts[s]
+            .get_or_insert_with(|| (PackedArgs::new(), Vec::new()))
+            .1
+            .push(i);
         key_count += 1;
     }
     for (s, part) in parts.iter_mut().enumerate() {
@@ -44,7 +47,11 @@ pub async fn split_by_shard(
         .filter_map(|(s, p)| p.as_mut().map(|(packed, _)| (s, std::mem::take(packed))))
         .map(|(s, args)| {
             let shard = shard.clone();
-            let batch = Batch { proto: out.proto, dbs: vec![client.db as u32], args };
+            let batch = Batch {
+                proto: out.proto,
+                dbs: vec![client.db as u32],
+                args,
+            };
             async move {
                 let reply = if s == shard.id {
                     let mut reply = BatchReply::default();
@@ -71,7 +78,10 @@ pub async fn split_by_shard(
     }
     match how {
         Cross::SumInts => {
-            let total: i64 = replies.iter().map(|(_, r)| reply_reader::as_int(r.get(0)).unwrap_or(0)).sum();
+            let total: i64 = replies
+                .iter()
+                .map(|(_, r)| reply_reader::as_int(r.get(0)).unwrap_or(0))
+                .sum();
             out.int(total);
         }
         Cross::AllOk => out.ok(),

@@ -52,7 +52,9 @@ pub struct Event {
 
 impl std::fmt::Debug for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Event").field("fired", &self.fired.get()).finish()
+        f.debug_struct("Event")
+            .field("fired", &self.fired.get())
+            .finish()
     }
 }
 
@@ -80,7 +82,10 @@ impl Event {
 }
 
 fn check_memlock() -> Result<(), StartError> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit only writes the struct we pass.
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
         return Ok(()); // cannot tell; let the executor report a real failure
@@ -101,18 +106,27 @@ fn check_memlock() -> Result<(), StartError> {
 fn prepare_dir(dir: &Path, shards: usize) -> Result<(), StartError> {
     for i in 0..shards {
         let d = dir.join(i.to_string());
-        std::fs::create_dir_all(&d)
-            .map_err(|e| StartError(format!("cannot create data directory {}: {e}", d.display())))?;
+        std::fs::create_dir_all(&d).map_err(|e| {
+            StartError(format!("cannot create data directory {}: {e}", d.display()))
+        })?;
     }
     let probe = dir.join(".write-test");
-    std::fs::write(&probe, b"")
-        .map_err(|e| StartError(format!("data directory {} is not writable: {e}", dir.display())))?;
+    std::fs::write(&probe, b"").map_err(|e| {
+        StartError(format!(
+            "data directory {} is not writable: {e}",
+            dir.display()
+        ))
+    })?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
 
 fn listen_addr(cfg: &Config) -> Result<SocketAddr, StartError> {
-    let host = if cfg.host == "localhost" { "127.0.0.1" } else { &cfg.host };
+    let host = if cfg.host == "localhost" {
+        "127.0.0.1"
+    } else {
+        &cfg.host
+    };
     format!("{host}:{}", cfg.port)
         .parse::<SocketAddr>()
         .or_else(|_| format!("[{host}]:{}", cfg.port).parse())
@@ -127,7 +141,8 @@ pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartE
     prepare_dir(&config.dir, shards)?;
     // SO_REUSEPORT would let us share the port with another server started by the same
     // user; bind once without it first so a port in use is an error, not a silent split.
-    std::net::TcpListener::bind(addr).map_err(|e| StartError(format!("cannot listen on {addr}: {e}")))?;
+    std::net::TcpListener::bind(addr)
+        .map_err(|e| StartError(format!("cannot listen on {addr}: {e}")))?;
 
     let shutdown = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -139,7 +154,12 @@ pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartE
         clients: AtomicUsize::new(0),
         drained: AtomicUsize::new(0),
         started_ms: now_ms(),
-        run_id: format!("{:016x}{:016x}{:08x}", fastrand::u64(..), fastrand::u64(..), fastrand::u32(..)),
+        run_id: format!(
+            "{:016x}{:016x}{:08x}",
+            fastrand::u64(..),
+            fastrand::u64(..),
+            fastrand::u32(..)
+        ),
         config_file,
         tcp_port: config.port,
     });
@@ -154,10 +174,17 @@ pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartE
     );
 
     let mut handles = Vec::new();
-    let all_ends: Vec<Option<mesh::MeshEnds>> =
-        if shards > 1 { mesh::build(shards).into_iter().map(Some).collect() } else { vec![None] };
+    let all_ends: Vec<Option<mesh::MeshEnds>> = if shards > 1 {
+        mesh::build(shards).into_iter().map(Some).collect()
+    } else {
+        vec![None]
+    };
     for (id, ends) in all_ends.into_iter().enumerate() {
-        let placement = if config.pin_cpus { Placement::Fixed(id % num_cpus()) } else { Placement::Unbound };
+        let placement = if config.pin_cpus {
+            Placement::Fixed(id % num_cpus())
+        } else {
+            Placement::Unbound
+        };
         let config = config.clone();
         let process = process.clone();
         let handle = LocalExecutorBuilder::new(placement)
@@ -192,7 +219,9 @@ pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartE
 }
 
 fn num_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 async fn shard_main(
@@ -295,7 +324,9 @@ async fn accept_loop(shard: &Rc<Shard>, listener: &TcpListener, signal: &Rc<Even
             glommio::spawn_local(async move {
                 use futures_lite::AsyncWriteExt;
                 let mut stream = stream;
-                let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                let _ = stream
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
                 let _ = stream.close().await;
             })
             .detach();

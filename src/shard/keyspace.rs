@@ -122,7 +122,11 @@ impl Keyspace {
     pub fn find(&self, key: &[u8]) -> Option<Slot> {
         let hash = self.hasher.hash_one(key);
         let slab = &self.slab;
-        self.index.find(hash, |&s| slab[s as usize].as_ref().is_some_and(|e| &*e.key == key)).copied()
+        self.index
+            .find(hash, |&s| {
+                slab[s as usize].as_ref().is_some_and(|e| &*e.key == key)
+            })
+            .copied()
     }
 
     /// Finds a live key: an expired one is deleted on the spot (lazy expiry) and reported
@@ -197,7 +201,13 @@ impl Keyspace {
 
     /// Sets `key` to `value`. `expire_at`: `Some(ms)` sets that expiry, `None` clears any.
     /// Returns the entry's slot.
-    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: Option<u64>, now_ms: u64) -> Slot {
+    pub fn insert(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<u64>,
+        now_ms: u64,
+    ) -> Slot {
         let slot = match self.find(key) {
             Some(slot) => {
                 self.replace_value(slot, value);
@@ -233,7 +243,9 @@ impl Keyspace {
             }
         };
         let slab = &self.slab;
-        self.index.insert_unique(hash, slot, |&s| slab[s as usize].as_ref().expect("indexed").hash);
+        self.index.insert_unique(hash, slot, |&s| {
+            slab[s as usize].as_ref().expect("indexed").hash
+        });
         slot
     }
 
@@ -268,13 +280,19 @@ impl Keyspace {
             }
             _ => {}
         }
-        self.slab[slot as usize].as_mut().expect("live slot").expire_at = at;
+        self.slab[slot as usize]
+            .as_mut()
+            .expect("live slot")
+            .expire_at = at;
     }
 
     fn unlist_expiring(&mut self, pos: u32) {
         self.expiring.swap_remove(pos as usize);
         if let Some(&moved) = self.expiring.get(pos as usize) {
-            self.slab[moved as usize].as_mut().expect("expiring slot").expiring_pos = pos;
+            self.slab[moved as usize]
+                .as_mut()
+                .expect("expiring slot")
+                .expiring_pos = pos;
         }
     }
 
@@ -342,12 +360,20 @@ impl Keyspace {
             }
         }
         let start = rng.usize(..self.slab.len());
-        (start..self.slab.len()).chain(0..start).find(|&p| self.slab[p].is_some()).map(|p| p as Slot)
+        (start..self.slab.len())
+            .chain(0..start)
+            .find(|&p| self.slab[p].is_some())
+            .map(|p| p as Slot)
     }
 
     /// One round of active expiry: samples up to `samples` keys that have a TTL and deletes
     /// those that are past it. Returns (sampled, expired).
-    pub fn expire_sample(&mut self, now_ms: u64, samples: usize, rng: &mut fastrand::Rng) -> (usize, usize) {
+    pub fn expire_sample(
+        &mut self,
+        now_ms: u64,
+        samples: usize,
+        rng: &mut fastrand::Rng,
+    ) -> (usize, usize) {
         let n = samples.min(self.expiring.len());
         let mut expired = 0;
         for _ in 0..n {
@@ -442,7 +468,9 @@ mod tests {
         let mut cursor = 0;
         let mut round = 0;
         loop {
-            cursor = ks.scan(cursor, 37, |e| *seen.entry(e.key.to_vec()).or_insert(0) += 1);
+            cursor = ks.scan(cursor, 37, |e| {
+                *seen.entry(e.key.to_vec()).or_insert(0) += 1
+            });
             // Churn between calls: growth and deletions of other keys.
             for j in 0..50 {
                 ks.insert(format!("temp{round}-{j}").as_bytes(), s("y"), None, 0);
@@ -456,7 +484,11 @@ mod tests {
             }
         }
         for i in 0..500 {
-            assert_eq!(seen.get(format!("stable{i}").as_bytes()), Some(&1), "stable{i}");
+            assert_eq!(
+                seen.get(format!("stable{i}").as_bytes()),
+                Some(&1),
+                "stable{i}"
+            );
         }
     }
 
@@ -469,8 +501,14 @@ mod tests {
         assert!(ks.find_read(b"k", 4000).is_some());
         assert!(ks.find_read(b"nope", 4000).is_none());
         assert_eq!((ks.hits(), ks.misses()), (1, 1));
-        assert_eq!((ks.entry(slot).lfu, ks.entry(slot).last_access), (lfu, last));
-        assert!(ks.find_read(b"k", 5000).is_none(), "expired keys are misses");
+        assert_eq!(
+            (ks.entry(slot).lfu, ks.entry(slot).last_access),
+            (lfu, last)
+        );
+        assert!(
+            ks.find_read(b"k", 5000).is_none(),
+            "expired keys are misses"
+        );
         assert_eq!((ks.len(), ks.misses(), ks.expired_count()), (0, 2, 1));
     }
 

@@ -15,7 +15,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use glommio::channels::shared_channel::{self, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender};
+use glommio::channels::shared_channel::{
+    self, ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender,
+};
 use hashbrown::HashMap;
 
 use super::ops::{OpResult, ShardOp};
@@ -106,7 +108,9 @@ pub fn build(n: usize) -> Vec<MeshEnds> {
     ends
 }
 
-fn connect_sender<T: Send + 'static>(tx: Option<SharedSender<T>>) -> impl Future<Output = Option<ConnectedSender<T>>> {
+fn connect_sender<T: Send + 'static>(
+    tx: Option<SharedSender<T>>,
+) -> impl Future<Output = Option<ConnectedSender<T>>> {
     let task = tx.map(|t| glommio::spawn_local(t.connect()));
     async move {
         match task {
@@ -141,7 +145,10 @@ struct Oneshot<T> {
 
 impl<T> Oneshot<T> {
     fn new() -> Rc<Self> {
-        Rc::new(Oneshot { value: RefCell::new(None), waker: RefCell::new(None) })
+        Rc::new(Oneshot {
+            value: RefCell::new(None),
+            waker: RefCell::new(None),
+        })
     }
     fn fill(&self, v: T) {
         *self.value.borrow_mut() = Some(v);
@@ -192,7 +199,11 @@ pub struct Mesh {
 impl Mesh {
     /// Connects this shard's channel ends and starts the drainer tasks. `handler` serves
     /// requests that arrive from other shards.
-    pub async fn connect<H: RequestHandler>(ends: MeshEnds, handler: Rc<H>, mesh_slot: &RefCell<Option<Rc<Mesh>>>) {
+    pub async fn connect<H: RequestHandler>(
+        ends: MeshEnds,
+        handler: Rc<H>,
+        mesh_slot: &RefCell<Option<Rc<Mesh>>>,
+    ) {
         let n = ends.req_tx.len();
         // A sender's connect waits for its receiver's and vice versa, so every end is
         // connected concurrently: connecting them one by one would deadlock two shards
@@ -251,7 +262,15 @@ impl Mesh {
         while let Some(env) = rx.recv().await {
             let response = handler.handle(env.from, env.body).await;
             let tx = self.rep_tx[env.from].as_ref().expect("reply channel");
-            if tx.send(Envelope { id: env.id, from: self.id, body: response }).await.is_err() {
+            if tx
+                .send(Envelope {
+                    id: env.id,
+                    from: self.id,
+                    body: response,
+                })
+                .await
+                .is_err()
+            {
                 return; // the peer is gone: shutting down
             }
         }
@@ -306,9 +325,20 @@ impl Mesh {
         self.next_id.set(id + 1);
         self.pending.borrow_mut().insert(id, PendingCall::default());
         let tx = self.req_tx[to].as_ref().expect("request channel");
-        if tx.send(Envelope { id, from: self.id, body: request }).await.is_err() {
+        if tx
+            .send(Envelope {
+                id,
+                from: self.id,
+                body: request,
+            })
+            .await
+            .is_err()
+        {
             self.pending.borrow_mut().remove(&id);
-            panic!("shard {to} stopped while shard {} was still running", self.id);
+            panic!(
+                "shard {to} stopped while shard {} was still running",
+                self.id
+            );
         }
         WaitReply { mesh: self, id }.await
     }

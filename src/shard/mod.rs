@@ -43,7 +43,10 @@ pub struct Process {
 /// Milliseconds since the Unix epoch.
 #[inline]
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 pub struct Shard {
@@ -62,7 +65,12 @@ pub struct Shard {
 }
 
 impl Shard {
-    pub fn new(id: ShardId, nshards: usize, config: Config, process: std::sync::Arc<Process>) -> Rc<Shard> {
+    pub fn new(
+        id: ShardId,
+        nshards: usize,
+        config: Config,
+        process: std::sync::Arc<Process>,
+    ) -> Rc<Shard> {
         let dbs = (0..config.databases).map(|_| Keyspace::new()).collect();
         Rc::new(Shard {
             id,
@@ -91,7 +99,10 @@ impl Shard {
     /// offset to `ends`. Used both for forwarded batches and by the local path.
     pub fn run_batch(&self, batch: &Batch, reply: &mut BatchReply) {
         let registry = Registry::get();
-        let mut out = ReplyBuf { buf: std::mem::take(&mut reply.out), proto: batch.proto };
+        let mut out = ReplyBuf {
+            buf: std::mem::take(&mut reply.out),
+            proto: batch.proto,
+        };
         let mut dbs = self.dbs.borrow_mut();
         let mut rng = self.rng.borrow_mut();
         let now = now_ms();
@@ -163,7 +174,13 @@ impl Shard {
                 });
                 OpResult::Keys(keys)
             }
-            ShardOp::Scan { db, cursor, count, pattern, kind } => {
+            ShardOp::Scan {
+                db,
+                cursor,
+                count,
+                pattern,
+                kind,
+            } => {
                 let ks = &mut dbs[db];
                 let mut keys = Vec::new();
                 let mut expired = Vec::new();
@@ -197,7 +214,9 @@ impl Shard {
                 // Skip over expired keys (deleting them), but give up after a while so a
                 // keyspace full of expired keys cannot stall the core.
                 for _ in 0..100 {
-                    let Some(slot) = ks.random_slot(&mut rng) else { return OpResult::Key(None) };
+                    let Some(slot) = ks.random_slot(&mut rng) else {
+                        return OpResult::Key(None);
+                    };
                     let e = ks.entry(slot);
                     if e.expire_at().is_some_and(|t| t <= now) {
                         ks.remove_slot(slot);
@@ -241,7 +260,13 @@ impl Shard {
                     None => OpResult::Value(None),
                 }
             }
-            ShardOp::Put { db, key, value, expire_at, mode } => {
+            ShardOp::Put {
+                db,
+                key,
+                value,
+                expire_at,
+                mode,
+            } => {
                 let ks = &mut dbs[db];
                 if mode == PutMode::IfAbsent && ks.find_live(&key, now).is_some() {
                     return OpResult::Bool(false);
@@ -278,7 +303,13 @@ impl Shard {
         let (expired, hits, misses) = keyspace_totals(dbs);
         ShardStats {
             id: self.id,
-            dbs: dbs.iter().map(|k| DbStats { keys: k.len(), expires: k.expires() }).collect(),
+            dbs: dbs
+                .iter()
+                .map(|k| DbStats {
+                    keys: k.len(),
+                    expires: k.expires(),
+                })
+                .collect(),
             used_memory: dbs.iter().map(Keyspace::memory).sum(),
             commands: c.commands.get(),
             connected_clients: self.clients.borrow().len(),
@@ -347,7 +378,9 @@ impl mesh::RequestHandler for Shard {
 
 /// The keyspaces' own counters summed over every database: (expired, hits, misses).
 fn keyspace_totals(dbs: &[Keyspace]) -> (u64, u64, u64) {
-    dbs.iter().fold((0, 0, 0), |(e, h, m), k| (e + k.expired_count(), h + k.hits(), m + k.misses()))
+    dbs.iter().fold((0, 0, 0), |(e, h, m), k| {
+        (e + k.expired_count(), h + k.hits(), m + k.misses())
+    })
 }
 
 /// Awaits every future, returning their outputs in order. The futures run concurrently

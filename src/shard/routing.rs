@@ -18,7 +18,11 @@ const CRC16_TABLE: [u16; 256] = {
         let mut crc = (i as u16) << 8;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -28,7 +32,9 @@ const CRC16_TABLE: [u16; 256] = {
 };
 
 pub fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, &b| (crc << 8) ^ CRC16_TABLE[((crc >> 8) as u8 ^ b) as usize])
+    data.iter().fold(0u16, |crc, &b| {
+        (crc << 8) ^ CRC16_TABLE[((crc >> 8) as u8 ^ b) as usize]
+    })
 }
 
 /// The part of the key that is hashed: the text between the first `{` and the next `}`
@@ -79,7 +85,10 @@ mod tests {
     #[test]
     fn hash_tags() {
         assert_eq!(hash_tag(b"{user1000}.following"), b"user1000");
-        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"{user1000}.followers"));
+        assert_eq!(
+            key_slot(b"{user1000}.following"),
+            key_slot(b"{user1000}.followers")
+        );
         assert_eq!(hash_tag(b"foo{}{bar}"), b"foo{}{bar}");
         assert_eq!(hash_tag(b"foo{{bar}}zap"), b"{bar");
         assert_eq!(hash_tag(b"foo{bar}{zap}"), b"bar");
@@ -91,7 +100,9 @@ mod tests {
     #[test]
     fn shards_split_keys() {
         assert_eq!(shard_of(b"anything", 1), 0);
-        let on_one = (0..1000).filter(|i| shard_of(format!("k{i}").as_bytes(), 2) == 1).count();
+        let on_one = (0..1000)
+            .filter(|i| shard_of(format!("k{i}").as_bytes(), 2) == 1)
+            .count();
         assert!(on_one > 400 && on_one < 600, "{on_one}");
     }
 }

@@ -136,7 +136,11 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
         _ => s,
     };
     if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
-        return Some(if s[0] == b'-' { f64::NEG_INFINITY } else { f64::INFINITY });
+        return Some(if s[0] == b'-' {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
     }
 
     // Validate the decimal grammar ourselves: the standard library parser is
@@ -338,7 +342,10 @@ impl ShortestDigits {
         };
         let sci = &sci[..sci_len];
 
-        let mut digits = ShortestDigits { buf: [0; 17], len: 0 };
+        let mut digits = ShortestDigits {
+            buf: [0; 17],
+            len: 0,
+        };
         let mut i = 0;
         while let Some(&b) = sci.get(i) {
             match b {
@@ -357,7 +364,9 @@ impl ShortestDigits {
             [b'-', rest @ ..] => (true, rest),
             _ => (false, exp_text),
         };
-        let magnitude = exp_digits.iter().fold(0i32, |acc, &b| acc * 10 + i32::from(b - b'0'));
+        let magnitude = exp_digits
+            .iter()
+            .fold(0i32, |acc, &b| acc * 10 + i32::from(b - b'0'));
         let first_digit_exp = if negative { -magnitude } else { magnitude };
         let k = first_digit_exp - (digits.len as i32 - 1);
         (digits, k)
@@ -459,7 +468,12 @@ mod tests {
             ("１".as_bytes(), None),
         ];
         for &(s, want) in cases {
-            assert_eq!(parse_i64(s), want, "parse_i64({:?})", String::from_utf8_lossy(s));
+            assert_eq!(
+                parse_i64(s),
+                want,
+                "parse_i64({:?})",
+                String::from_utf8_lossy(s)
+            );
         }
     }
 
@@ -484,7 +498,12 @@ mod tests {
             (b"1.5", None),
         ];
         for &(s, want) in cases {
-            assert_eq!(parse_u64(s), want, "parse_u64({:?})", String::from_utf8_lossy(s));
+            assert_eq!(
+                parse_u64(s),
+                want,
+                "parse_u64({:?})",
+                String::from_utf8_lossy(s)
+            );
         }
     }
 
@@ -531,7 +550,11 @@ mod tests {
         ];
         for &(s, want) in cases {
             let got = parse_f64(s.as_bytes());
-            assert_eq!(got.map(f64::to_bits), Some(want.to_bits()), "parse_f64({s:?})");
+            assert_eq!(
+                got.map(f64::to_bits),
+                Some(want.to_bits()),
+                "parse_f64({s:?})"
+            );
         }
         // Signed zeros survive.
         assert!(parse_f64(b"-0").unwrap().is_sign_negative());
@@ -590,7 +613,12 @@ mod tests {
             b"\xef\xbc\x91",
         ];
         for &s in cases {
-            assert_eq!(parse_f64(s), None, "parse_f64({:?})", String::from_utf8_lossy(s));
+            assert_eq!(
+                parse_f64(s),
+                None,
+                "parse_f64({:?})",
+                String::from_utf8_lossy(s)
+            );
         }
     }
 
@@ -692,7 +720,11 @@ mod tests {
             (f64::NAN, "nan"),
         ];
         for &(v, want) in cases {
-            assert_eq!(fmt(format_long_double, v), want, "format_long_double({v:e})");
+            assert_eq!(
+                fmt(format_long_double, v),
+                want,
+                "format_long_double({v:e})"
+            );
         }
         // The Redis test suite's "No negative zero" case: x + (-x) is +0.
         let x = 1.0 / 41.0;
@@ -711,7 +743,9 @@ mod tests {
     /// tiny exponents) plus "human" decimals.
     fn finite_f64() -> impl Strategy<Value = f64> {
         prop_oneof![
-            any::<u64>().prop_map(f64::from_bits).prop_filter("finite", |v| v.is_finite()),
+            any::<u64>()
+                .prop_map(f64::from_bits)
+                .prop_filter("finite", |v| v.is_finite()),
             (any::<i32>(), 0u32..8).prop_map(|(m, d)| f64::from(m) / 10f64.powi(d as i32)),
             any::<i64>().prop_map(|v| v as f64),
         ]
