@@ -729,3 +729,31 @@ fn idle_clients_time_out() {
     assert_closed(&mut idle);
     assert_open(&mut busy);
 }
+
+/// Announcing a huge bulk and sending nothing must not make the server commit the
+/// announced size: twenty such clients would otherwise pin 10 GB.
+#[test]
+fn announced_huge_bulks_do_not_reserve_their_size() {
+    let server = Server::start();
+    let mut idle: Vec<RawCon> = (0..20).map(|_| server.raw()).collect();
+    for r in &mut idle {
+        r.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$500000000\r\nsome bytes");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut con = server.con();
+    let info: String = redis::cmd("INFO").arg("memory").query(&mut con).unwrap();
+    let rss: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory_rss:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory_rss");
+    assert!(
+        rss < 1024 * 1024 * 1024,
+        "RSS {rss} after 20 announced 500 MB bulks"
+    );
+    let _: () = redis::cmd("SET")
+        .arg("still")
+        .arg("fine")
+        .query(&mut con)
+        .unwrap();
+}

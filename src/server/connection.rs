@@ -27,6 +27,10 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Replies buffered before they are written even if the read is not fully dispatched,
 /// so a client pipelining a huge amount does not make the server buffer it all.
 const FLUSH_AT: usize = 256 * 1024;
+/// Input buffers larger than this are released once they are empty.
+const SHRINK_ABOVE: usize = 1024 * 1024;
+/// How far ahead of the received bytes the input buffer grows for a large argument.
+const GROW_STEP: usize = 8 * 1024 * 1024;
 /// Remote commands queued before they are sent even if the read is not fully dispatched.
 const MAX_QUEUED: usize = 4096;
 
@@ -303,6 +307,10 @@ impl Connection {
         if self.start == self.filled {
             self.start = 0;
             self.filled = 0;
+            // A big request came and went: give its buffer back.
+            if self.inbuf.len() > SHRINK_ABOVE {
+                self.inbuf = vec![0; READ_CHUNK];
+            }
         }
         if self.inbuf.len() - self.filled >= READ_CHUNK {
             return;
@@ -343,14 +351,17 @@ impl Connection {
                 Parsed::Empty { consumed } => self.start += consumed,
                 Parsed::Incomplete { hint } => {
                     if hint > 0 && self.start + hint > self.inbuf.len() {
-                        // Reserve the whole pending argument at once; bounded by the bulk
-                        // length limit the parser already enforced.
+                        // Make room for the pending argument in large steps instead of
+                        // doubling from 16 KiB, but never more than a step ahead of the
+                        // bytes that actually arrived: a client that announces a 512 MB
+                        // bulk and sends nothing must not make us commit 512 MB.
                         let pending = self.filled - self.start;
                         self.inbuf.copy_within(self.start..self.filled, 0);
                         self.start = 0;
                         self.filled = pending;
-                        if hint + READ_CHUNK > self.inbuf.len() {
-                            self.inbuf.resize(hint + READ_CHUNK, 0);
+                        let want = hint.min(pending + GROW_STEP) + READ_CHUNK;
+                        if want > self.inbuf.len() {
+                            self.inbuf.resize(want, 0);
                         }
                     }
                     return Ok(());
