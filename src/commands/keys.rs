@@ -280,19 +280,7 @@ fn randomkey<'a>(
 ) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let db = c.db;
-        let sizes: Vec<u64> = c
-            .shard
-            .broadcast(|_| ShardOp::DbSize { db })
-            .await
-            .into_iter()
-            .map(|r| {
-                if let OpResult::Int(n) = r {
-                    n.max(0) as u64
-                } else {
-                    0
-                }
-            })
-            .collect();
+        let sizes = c.shard.db_sizes(db).await;
         let total: u64 = sizes.iter().sum();
         if total == 0 {
             out.null();

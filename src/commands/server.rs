@@ -19,14 +19,6 @@ use crate::shard::stats::ShardStats;
 use crate::shard::{now_ms, Shard};
 use crate::util::glob::glob_match;
 
-/// Sums the integer replies of a broadcast.
-fn sum_ints(results: Vec<OpResult>) -> i64 {
-    results
-        .into_iter()
-        .map(|r| if let OpResult::Int(n) = r { n } else { 0 })
-        .sum()
-}
-
 /// Fails with the first shard's error, if any shard reported one.
 fn first_error(results: Vec<OpResult>) -> CmdResult {
     for r in results {
@@ -50,9 +42,7 @@ fn dbsize<'a>(
 ) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let db = c.db;
-        out.int(sum_ints(
-            c.shard.broadcast(|_| ShardOp::DbSize { db }).await,
-        ));
+        out.int(c.shard.db_sizes(db).await.iter().sum::<u64>() as i64);
         Ok(())
     })
 }

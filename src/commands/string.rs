@@ -331,23 +331,18 @@ fn setnx(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 /// # Format
 /// `SETEX key seconds value`
 fn setex(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
-    let at = expire_at(false, false, argv.get(2), ctx.now_ms, "setex")?;
-    set_generic(
-        ctx,
-        argv.get(1),
-        argv.get(3),
-        Cond::Always,
-        ExpireOpt::At(at),
-        false,
-    )?;
-    ctx.out.ok();
-    Ok(())
+    set_with_ttl(ctx, argv, false, "setex")
 }
 
 /// # Format
 /// `PSETEX key milliseconds value`
 fn psetex(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
-    let at = expire_at(true, false, argv.get(2), ctx.now_ms, "psetex")?;
+    set_with_ttl(ctx, argv, true, "psetex")
+}
+
+/// SETEX and PSETEX: `key ttl value`, the TTL in seconds or milliseconds.
+fn set_with_ttl(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, unit_ms: bool, cmd: &str) -> CmdResult {
+    let at = expire_at(unit_ms, false, argv.get(2), ctx.now_ms, cmd)?;
     set_generic(
         ctx,
         argv.get(1),

@@ -156,6 +156,19 @@ impl Shard {
         join_all(futures).await
     }
 
+    /// Key count of logical database `db` on every shard, in shard order (DBSIZE sums
+    /// them; RANDOMKEY weighs shards by them).
+    pub async fn db_sizes(self: &Rc<Self>, db: usize) -> Vec<u64> {
+        self.broadcast(|_| ShardOp::DbSize { db })
+            .await
+            .into_iter()
+            .map(|r| match r {
+                OpResult::Int(n) => n.max(0) as u64,
+                _ => 0,
+            })
+            .collect()
+    }
+
     /// Executes an op against this shard's state.
     pub fn run_op(&self, op: ShardOp) -> OpResult {
         let now = now_ms();
