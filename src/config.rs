@@ -57,12 +57,17 @@ pub const MIN_BYTE_LIMIT: u64 = 1024 * 1024;
 /// integers and compared with signed lengths without overflow.
 pub const MAX_BYTE_LIMIT: u64 = i64::MAX as u64;
 
+/// Upper bound for `wal_size_threshold_mb`: 1 TiB of write-ahead log per
+/// shard. Far beyond any sensible setting; it exists so that a typo fails at
+/// start-up and so that the value in bytes always fits an `i64`.
+pub const MAX_WAL_SIZE_THRESHOLD_MB: u64 = 1024 * 1024;
+
 /// Levels accepted by `log_level` (and tracing's `LevelFilter`).
 pub const LOG_LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
 
 /// The configuration keys, in struct (and therefore file) order. Used for the
 /// "known keys" hint and kept honest by a test against the serialized struct.
-pub const CONFIG_KEYS: [&str; 11] = [
+pub const CONFIG_KEYS: [&str; 13] = [
     "host",
     "port",
     "dir",
@@ -74,6 +79,8 @@ pub const CONFIG_KEYS: [&str; 11] = [
     "proto_max_bulk_len",
     "client_query_buffer_limit",
     "timeout",
+    "durability",
+    "wal_size_threshold_mb",
 ];
 
 /// Redis's log level names, mapped to the tracing level with the closest
@@ -85,6 +92,60 @@ const REDIS_LOG_LEVELS: [(&str, &str); 5] = [
     ("warning", "warn"),
     ("nothing", "off"),
 ];
+
+/// When a write is acknowledged relative to its write-ahead log (WAL) record
+/// reaching the disk; the `durability` key.
+///
+/// * `always` — a write is acknowledged only after an fdatasync covers its
+///   WAL record (the default).
+/// * `everysec` — the WAL is synced at least once a second.
+/// * `no` — the WAL is written but the OS decides when it reaches the disk.
+/// * `off` — no WAL at all: data survives a restart only through SAVE/BGSAVE
+///   snapshots.
+///
+/// The first three are Redis's `appendfsync` values, which is the name
+/// CONFIG GET/SET uses for this key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    Always,
+    Everysec,
+    No,
+    Off,
+}
+
+impl Durability {
+    /// Every mode, in the order the documentation lists them.
+    pub const ALL: [Durability; 4] = [
+        Durability::Always,
+        Durability::Everysec,
+        Durability::No,
+        Durability::Off,
+    ];
+
+    /// The mode as written in `config.json` and reported by CONFIG GET.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Always => "always",
+            Durability::Everysec => "everysec",
+            Durability::No => "no",
+            Durability::Off => "off",
+        }
+    }
+
+    /// Parses a mode name, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|mode| mode.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for Durability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The server configuration; `config.json` holds exactly these keys.
 ///
@@ -128,6 +189,16 @@ pub struct Config {
     /// Close a client idle for this many seconds; 0 = never. Default: 0
     #[serde(deserialize_with = "de::timeout")]
     pub timeout: u64,
+    /// When writes reach the disk: always (acknowledged after an fdatasync
+    /// covers the WAL record), everysec (WAL synced at least once a second),
+    /// no (WAL written, the OS decides when it reaches the disk) or off (no
+    /// WAL; only SAVE/BGSAVE snapshots survive a restart). Default: always
+    #[serde(deserialize_with = "de::durability")]
+    pub durability: Durability,
+    /// When a shard's write-ahead log grows past this many MiB, the shard
+    /// takes a snapshot and drops the log it covers. Default: 128
+    #[serde(deserialize_with = "de::wal_size_threshold_mb")]
+    pub wal_size_threshold_mb: u64,
 }
 
 impl Default for Config {
@@ -144,6 +215,8 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             timeout: 0,
+            durability: Durability::Always,
+            wal_size_threshold_mb: 128,
         }
     }
 }
@@ -391,6 +464,12 @@ impl Config {
                 ),
             ));
         }
+        if !(1..=MAX_WAL_SIZE_THRESHOLD_MB).contains(&self.wal_size_threshold_mb) {
+            return Err(Problem::new(
+                "wal_size_threshold_mb",
+                range_message(1, MAX_WAL_SIZE_THRESHOLD_MB, self.wal_size_threshold_mb),
+            ));
+        }
         Ok(())
     }
 
@@ -447,6 +526,8 @@ impl Config {
         let immutable = || {
             format!("ERR CONFIG SET failed (possibly related to argument '{as_sent}') - can't set immutable config")
         };
+        // What CONFIG GET appendonly reports, the one value it accepts.
+        let appendonly = self.param_value(ParamId::AppendOnly);
         match param.id {
             ParamId::MaxClients => {
                 self.maxclients =
@@ -466,12 +547,21 @@ impl Config {
                 self.client_query_buffer_limit =
                     parse_memory_setting(value).map_err(|e| failed(&e))?;
             }
-            // These are reported for the benefit of tools that check them;
-            // MemFlux never persists, so their values are fixed. Setting them
-            // to what they already are is accepted because tools and test
-            // suites routinely run `CONFIG SET save ""` to turn snapshots off.
+            ParamId::Durability => {
+                self.durability =
+                    parse_durability_setting(self.durability, value).map_err(|e| failed(&e))?;
+            }
+            ParamId::WalSizeThresholdMb => {
+                self.wal_size_threshold_mb =
+                    parse_int_in(value, 1, MAX_WAL_SIZE_THRESHOLD_MB as i64)
+                        .map_err(|e| failed(&e))? as u64;
+            }
+            // These are reported for the benefit of tools that check them,
+            // and are fixed while the server runs. Setting them to what they
+            // already are is accepted because tools and test suites routinely
+            // run `CONFIG SET save ""` to turn snapshots off.
             ParamId::Save if value.is_empty() => {}
-            ParamId::AppendOnly if value.eq_ignore_ascii_case(b"no") => {}
+            ParamId::AppendOnly if value.eq_ignore_ascii_case(appendonly.as_bytes()) => {}
             ParamId::Host
             | ParamId::Port
             | ParamId::Dir
@@ -497,8 +587,10 @@ impl Config {
             ParamId::ProtoMaxBulkLen => self.proto_max_bulk_len.to_string(),
             ParamId::ClientQueryBufferLimit => self.client_query_buffer_limit.to_string(),
             ParamId::Timeout => self.timeout.to_string(),
+            ParamId::Durability => self.durability.as_str().to_string(),
+            ParamId::WalSizeThresholdMb => self.wal_size_threshold_mb.to_string(),
             ParamId::Save => String::new(),
-            ParamId::AppendOnly => "no".to_string(),
+            ParamId::AppendOnly => yes_no(self.durability != Durability::Off).to_string(),
         }
     }
 }
@@ -758,6 +850,8 @@ enum ParamId {
     ProtoMaxBulkLen,
     ClientQueryBufferLimit,
     Timeout,
+    Durability,
+    WalSizeThresholdMb,
     Save,
     AppendOnly,
 }
@@ -796,7 +890,7 @@ const fn param(
 
 /// Struct order, then the read-only Redis parameters tools ask for
 /// (redis-benchmark reads `save` and `appendonly` at start-up).
-const PARAMS: [Param; 13] = [
+const PARAMS: [Param; 15] = [
     param(ParamId::Host, "bind", Some("host"), None),
     param(ParamId::Port, "port", Some("port"), None),
     param(ParamId::Dir, "dir", Some("dir"), None),
@@ -823,6 +917,13 @@ const PARAMS: [Param; 13] = [
         None,
     ),
     param(ParamId::Timeout, "timeout", Some("timeout"), None),
+    param(ParamId::Durability, "appendfsync", Some("durability"), None),
+    param(
+        ParamId::WalSizeThresholdMb,
+        "wal-size-threshold-mb",
+        Some("wal_size_threshold_mb"),
+        None,
+    ),
     param(ParamId::Save, "save", None, None),
     param(ParamId::AppendOnly, "appendonly", None, None),
 ];
@@ -859,6 +960,22 @@ fn parse_int_in(value: &[u8], min: i64, max: i64) -> Result<i64, String> {
         ));
     }
     Ok(n)
+}
+
+/// `CONFIG SET appendfsync` (alias `durability`): Redis's three fsync
+/// policies, switchable at run time. `off` means no WAL at all, so the server
+/// cannot move into or out of it without a restart.
+fn parse_durability_setting(current: Durability, value: &[u8]) -> Result<Durability, String> {
+    let mode = std::str::from_utf8(value)
+        .ok()
+        .and_then(Durability::parse)
+        .ok_or_else(|| {
+            "argument(s) must be one of the following: always, everysec, no".to_string()
+        })?;
+    if mode != current && (mode == Durability::Off || current == Durability::Off) {
+        return Err("durability can't be turned on or off while the server runs".to_string());
+    }
+    Ok(mode)
 }
 
 fn parse_memory_setting(value: &[u8]) -> Result<u64, String> {
@@ -956,10 +1073,30 @@ pub struct ConfigOverrides {
           help = with_default("Close a client idle for this many seconds; 0 = never",
                               Config::default().timeout))]
     pub timeout: Option<u64>,
+
+    /// When writes reach the disk: always, everysec, no or off.
+    #[arg(long = "durability", value_name = "MODE",
+          value_parser = parse_durability_arg,
+          help = with_default("When writes reach the disk: always (acknowledged after an fdatasync covers the WAL record), \
+                               everysec (WAL synced at least once a second), no (the OS flushes the WAL), \
+                               off (no WAL; only SAVE/BGSAVE snapshots survive a restart)",
+                              Config::default().durability))]
+    pub durability: Option<Durability>,
+
+    /// WAL size (MiB) past which a shard snapshots and drops the log.
+    #[arg(long = "wal_size_threshold_mb", alias = "wal-size-threshold-mb", value_name = "MIB",
+          help = with_default("When a shard's write-ahead log grows past this many MiB, the shard takes a snapshot and drops the log",
+                              Config::default().wal_size_threshold_mb))]
+    pub wal_size_threshold_mb: Option<u64>,
 }
 
 fn with_default(text: &str, default: impl fmt::Display) -> String {
     format!("{text} [default: {default}]")
+}
+
+/// clap value parser for `--durability`.
+fn parse_durability_arg(s: &str) -> Result<Durability, String> {
+    Durability::parse(s).ok_or_else(|| "expected always, everysec, no or off".to_string())
 }
 
 impl ConfigOverrides {
@@ -984,6 +1121,11 @@ impl ConfigOverrides {
             &self.client_query_buffer_limit,
         );
         set(&mut config.timeout, &self.timeout);
+        set(&mut config.durability, &self.durability);
+        set(
+            &mut config.wal_size_threshold_mb,
+            &self.wal_size_threshold_mb,
+        );
     }
 
     /// Whether the flag for config key `key` was given.
@@ -1000,6 +1142,8 @@ impl ConfigOverrides {
             "proto_max_bulk_len" => self.proto_max_bulk_len.is_some(),
             "client_query_buffer_limit" => self.client_query_buffer_limit.is_some(),
             "timeout" => self.timeout.is_some(),
+            "durability" => self.durability.is_some(),
+            "wal_size_threshold_mb" => self.wal_size_threshold_mb.is_some(),
             _ => false,
         }
     }
@@ -1020,8 +1164,8 @@ mod de {
     use serde_json::Value;
 
     use super::{
-        format_memory, parse_memory, MAX_BYTE_LIMIT, MAX_DATABASES, MAX_MAXCLIENTS, MAX_SHARDS,
-        MAX_TIMEOUT, MIN_BYTE_LIMIT,
+        format_memory, parse_memory, Durability, MAX_BYTE_LIMIT, MAX_DATABASES, MAX_MAXCLIENTS,
+        MAX_SHARDS, MAX_TIMEOUT, MAX_WAL_SIZE_THRESHOLD_MB, MIN_BYTE_LIMIT,
     };
 
     /// How a rejected JSON value is shown after "got".
@@ -1143,6 +1287,25 @@ mod de {
             d,
             "timeout",
             &format!("an integer number of seconds from 0 to {MAX_TIMEOUT}"),
+        )
+    }
+
+    pub fn durability<'de, D: Deserializer<'de>>(d: D) -> Result<Durability, D::Error> {
+        let value = Value::deserialize(d)?;
+        value.as_str().and_then(Durability::parse).ok_or_else(|| {
+            mismatch(
+                "durability",
+                "one of \"always\", \"everysec\", \"no\", \"off\"",
+                &value,
+            )
+        })
+    }
+
+    pub fn wal_size_threshold_mb<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        integer(
+            d,
+            "wal_size_threshold_mb",
+            &format!("an integer number of MiB from 1 to {MAX_WAL_SIZE_THRESHOLD_MB}"),
         )
     }
 }
@@ -1361,6 +1524,8 @@ mod tests {
         assert_eq!(c.proto_max_bulk_len, 536_870_912);
         assert_eq!(c.client_query_buffer_limit, 1 << 30);
         assert_eq!(c.timeout, 0);
+        assert_eq!(c.durability, Durability::Always);
+        assert_eq!(c.wal_size_threshold_mb, 128);
         c.validate().expect("defaults are valid");
     }
 
@@ -1426,6 +1591,45 @@ mod tests {
         let again = Config::load(Some(&path), &ConfigOverrides::default()).unwrap();
         assert!(!again.created);
         assert_eq!(again.config, Config::default());
+    }
+
+    #[test]
+    fn committed_config_json_is_the_defaults() {
+        assert_eq!(
+            include_str!("../config.json"),
+            Config::default().to_json_pretty().unwrap(),
+            "regenerate config.json from Config::default()"
+        );
+    }
+
+    #[test]
+    fn durability_names() {
+        for (mode, name) in [
+            (Durability::Always, "always"),
+            (Durability::Everysec, "everysec"),
+            (Durability::No, "no"),
+            (Durability::Off, "off"),
+        ] {
+            assert_eq!(mode.as_str(), name);
+            assert_eq!(Durability::parse(name), Some(mode));
+            assert_eq!(Durability::parse(&name.to_ascii_uppercase()), Some(mode));
+            assert_eq!(
+                serde_json::to_value(mode).unwrap(),
+                serde_json::Value::from(name)
+            );
+        }
+        assert_eq!(Durability::parse("EverySec"), Some(Durability::Everysec));
+        for bad in ["", "yes", "sometimes", "always "] {
+            assert_eq!(Durability::parse(bad), None, "{bad:?}");
+        }
+        let config =
+            Config::from_json(br#"{"durability": "Off"}"#, Path::new("config.json")).unwrap();
+        assert_eq!(config.durability, Durability::Off);
+        assert_eq!(
+            serde_json::to_value(&config).unwrap()["durability"],
+            "off",
+            "written back in lower case"
+        );
     }
 
     #[test]
@@ -1506,7 +1710,7 @@ mod tests {
             parse_error("{\n  \"prot\": 8361\n}"),
             "config.json: unknown key \"prot\" (known keys: host, port, dir, shards, pin_cpus, \
              databases, maxclients, log_level, proto_max_bulk_len, client_query_buffer_limit, \
-             timeout); did you mean \"port\"?"
+             timeout, durability, wal_size_threshold_mb); did you mean \"port\"?"
         );
         let dashed = parse_error(r#"{"proto-max-bulk-len": "1mb"}"#);
         assert!(
@@ -1515,6 +1719,8 @@ mod tests {
         );
         let redis = parse_error(r#"{"bind": "0.0.0.0"}"#);
         assert!(redis.contains("did you mean \"host\"?"), "{redis}");
+        let fsync = parse_error(r#"{"appendfsync": "always"}"#);
+        assert!(fsync.contains("did you mean \"durability\"?"), "{fsync}");
         let far = parse_error(r#"{"zzzzzzzz": 1}"#);
         assert!(!far.contains("did you mean"), "{far}");
     }
@@ -1592,6 +1798,22 @@ mod tests {
             (r#"{"maxclients": 1e3}"#, "key \"maxclients\" must be an integer from 1 to 4294967295, got 1000.0"),
             (r#"{"proto_max_bulk_len": "12xb"}"#, "key \"proto_max_bulk_len\" must be a byte count"),
             (r#"{"client_query_buffer_limit": -5}"#, "key \"client_query_buffer_limit\" must be a byte count"),
+            (
+                r#"{"durability": "sometimes"}"#,
+                "key \"durability\" must be one of \"always\", \"everysec\", \"no\", \"off\", got \"sometimes\"",
+            ),
+            (
+                r#"{"durability": true}"#,
+                "key \"durability\" must be one of \"always\", \"everysec\", \"no\", \"off\", got true",
+            ),
+            (
+                r#"{"wal_size_threshold_mb": "128mb"}"#,
+                "key \"wal_size_threshold_mb\" must be an integer number of MiB from 1 to 1048576, got \"128mb\"",
+            ),
+            (
+                r#"{"wal_size_threshold_mb": -1}"#,
+                "key \"wal_size_threshold_mb\" must be an integer number of MiB from 1 to 1048576, got -1",
+            ),
         ] {
             let got = parse_error(json);
             assert!(got.starts_with(&format!("config.json: {expected}")), "{json}: {got}");
@@ -1678,6 +1900,10 @@ mod tests {
             "4",
             "--host",
             "::1",
+            "--durability",
+            "everysec",
+            "--wal_size_threshold_mb",
+            "64",
         ]);
         let config = Config::load(Some(&path), &overrides).unwrap().config;
         assert_eq!(
@@ -1694,6 +1920,8 @@ mod tests {
                 proto_max_bulk_len: 1 << 20,
                 client_query_buffer_limit: 2 << 30,
                 timeout: 300,
+                durability: Durability::Everysec,
+                wal_size_threshold_mb: 64,
             }
         );
 
@@ -1704,6 +1932,9 @@ mod tests {
         assert_eq!(redis_names.host.as_deref(), Some("0.0.0.0"));
         assert_eq!(redis_names.log_level.as_deref(), Some("trace"));
         assert_eq!(redis_names.pin_cpus, Some(true));
+        let durability = cli(&["--durability", "OFF", "--wal-size-threshold-mb", "1"]);
+        assert_eq!(durability.durability, Some(Durability::Off));
+        assert_eq!(durability.wal_size_threshold_mb, Some(1));
 
         // Flags that were not given leave the file's values alone.
         let config = Config::load(Some(&path), &cli(&[])).unwrap().config;
@@ -1720,6 +1951,11 @@ mod tests {
         assert!(err.contains("--port"), "{err}");
         let err = cli_error(&["--prot", "1"]);
         assert!(err.contains("--prot"), "{err}");
+        let err = cli_error(&["--durability", "sometimes"]);
+        assert!(err.contains("--durability"), "{err}");
+        assert!(err.contains("always, everysec, no or off"), "{err}");
+        let err = cli_error(&["--wal_size_threshold_mb", "128mb"]);
+        assert!(err.contains("--wal_size_threshold_mb"), "{err}");
     }
 
     #[test]
@@ -1745,6 +1981,11 @@ mod tests {
             ("--proto_max_bulk_len", "512mb".to_string()),
             ("--client_query_buffer_limit", "1gb".to_string()),
             ("--timeout", d.timeout.to_string()),
+            ("--durability", "always".to_string()),
+            (
+                "--wal_size_threshold_mb",
+                d.wal_size_threshold_mb.to_string(),
+            ),
         ];
         for (flag, default) in expected {
             let line = help
@@ -1783,6 +2024,14 @@ mod tests {
         assert_eq!(
             load_error("{}", &cli(&["--port", "0"])),
             "--port: must be between 1 and 65535, got 0"
+        );
+        assert_eq!(
+            load_error(r#"{"wal_size_threshold_mb": 0}"#, &none),
+            "config.json: key \"wal_size_threshold_mb\" must be between 1 and 1048576, got 0"
+        );
+        assert_eq!(
+            load_error("{}", &cli(&["--wal-size-threshold-mb", "2000000"])),
+            "--wal_size_threshold_mb: must be between 1 and 1048576, got 2000000"
         );
         assert_eq!(
             load_error("{}", &cli(&["--proto-max-bulk-len", "1000"])),
@@ -1861,6 +2110,17 @@ mod tests {
             "timeout: must be between 0 and 2147483647",
         );
         ok(|c| c.timeout = 3600).unwrap();
+        fails(
+            |c| c.wal_size_threshold_mb = 0,
+            "wal_size_threshold_mb: must be between 1 and 1048576, got 0",
+        );
+        fails(
+            |c| c.wal_size_threshold_mb = 1_048_577,
+            "wal_size_threshold_mb: must be between 1 and 1048576, got 1048577",
+        );
+        ok(|c| c.wal_size_threshold_mb = 1).unwrap();
+        ok(|c| c.wal_size_threshold_mb = MAX_WAL_SIZE_THRESHOLD_MB).unwrap();
+        ok(|c| c.durability = Durability::Off).unwrap();
     }
 
     #[test]
@@ -1931,6 +2191,8 @@ mod tests {
                 "proto-max-bulk-len",
                 "client-query-buffer-limit",
                 "timeout",
+                "appendfsync",
+                "wal-size-threshold-mb",
                 "save",
                 "appendonly",
             ]
@@ -1948,8 +2210,10 @@ mod tests {
         assert_eq!(value("loglevel"), "info");
         assert_eq!(value("proto-max-bulk-len"), "536870912");
         assert_eq!(value("client-query-buffer-limit"), "1073741824");
+        assert_eq!(value("appendfsync"), "always");
+        assert_eq!(value("wal-size-threshold-mb"), "128");
         assert_eq!(value("save"), "");
-        assert_eq!(value("appendonly"), "no");
+        assert_eq!(value("appendonly"), "yes");
 
         assert_eq!(
             c.config_get(b"max*"),
@@ -1966,13 +2230,23 @@ mod tests {
             ["proto-max-bulk-len"]
         );
         assert_eq!(names(&c.config_get(b"log_level")), ["loglevel"]);
+        assert_eq!(names(&c.config_get(b"durability")), ["appendfsync"]);
+        assert_eq!(
+            names(&c.config_get(b"append*")),
+            ["appendfsync", "appendonly"]
+        );
+        assert_eq!(
+            names(&c.config_get(b"wal_size_threshold_mb")),
+            ["wal-size-threshold-mb"]
+        );
         assert_eq!(
             names(&c.config_get(b"*-*")),
             [
                 "pin-cpus",
                 "loglevel",
                 "proto-max-bulk-len",
-                "client-query-buffer-limit"
+                "client-query-buffer-limit",
+                "wal-size-threshold-mb"
             ]
         );
         assert!(c.config_get(b"nosuchparam").is_empty());
@@ -2005,8 +2279,19 @@ mod tests {
         assert_eq!(c.log_level, "trace");
         c.config_set(b"log-level", b"info,memflux=debug").unwrap();
         assert_eq!(c.log_level, "info,memflux=debug");
+        c.config_set(b"appendfsync", b"everysec").unwrap();
+        assert_eq!(c.durability, Durability::Everysec);
+        c.config_set(b"durability", b"NO").unwrap();
+        assert_eq!(c.durability, Durability::No);
+        c.config_set(b"APPENDFSYNC", b"always").unwrap();
+        assert_eq!(c.durability, Durability::Always);
+        c.config_set(b"wal-size-threshold-mb", b"1").unwrap();
+        assert_eq!(c.wal_size_threshold_mb, 1);
+        c.config_set(b"wal_size_threshold_mb", b"1048576").unwrap();
+        assert_eq!(c.wal_size_threshold_mb, 1_048_576);
         c.config_set(b"save", b"").unwrap();
-        c.config_set(b"appendonly", b"no").unwrap();
+        c.config_set(b"appendonly", b"yes").unwrap();
+        c.config_set(b"appendonly", b"YES").unwrap();
         c.validate().unwrap();
         assert_eq!(c.config_get(b"maxclients")[0].1, "500");
     }
@@ -2048,8 +2333,31 @@ mod tests {
             "ERR CONFIG SET failed (possibly related to argument 'save') - can't set immutable config"
         );
         assert_eq!(
-            err(&mut c, "appendonly", "yes"),
+            err(&mut c, "appendonly", "no"),
             "ERR CONFIG SET failed (possibly related to argument 'appendonly') - can't set immutable config"
+        );
+        assert_eq!(
+            err(&mut c, "appendfsync", "off"),
+            "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - durability can't be turned on or off while the server runs"
+        );
+        assert_eq!(
+            err(&mut c, "durability", "OFF"),
+            "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - durability can't be turned on or off while the server runs"
+        );
+        for bad in ["sometimes", "", "yes", "always "] {
+            assert_eq!(
+                err(&mut c, "appendfsync", bad),
+                "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            err(&mut c, "wal-size-threshold-mb", "0"),
+            "ERR CONFIG SET failed (possibly related to argument 'wal-size-threshold-mb') - argument must be between 1 and 1048576 inclusive"
+        );
+        assert_eq!(
+            err(&mut c, "wal_size_threshold_mb", "64mb"),
+            "ERR CONFIG SET failed (possibly related to argument 'wal-size-threshold-mb') - argument couldn't be parsed into an integer"
         );
         for bad in ["abc", "", "1.5", "+5", "007", " 5", "99999999999999999999"] {
             assert_eq!(
@@ -2098,5 +2406,36 @@ mod tests {
             "ERR Unknown option or number of arguments for CONFIG SET - 'x\u{fffd}'"
         );
         assert_eq!(c, before, "failed sets change nothing");
+    }
+
+    #[test]
+    fn durability_off_is_fixed_at_run_time() {
+        let mut c = Config {
+            durability: Durability::Off,
+            ..Config::default()
+        };
+        assert_eq!(c.config_get(b"appendfsync")[0].1, "off");
+        assert_eq!(c.config_get(b"appendonly")[0].1, "no");
+        let before = c.clone();
+        for on in ["always", "everysec", "no"] {
+            assert_eq!(
+                c.config_set(b"appendfsync", on.as_bytes()).unwrap_err(),
+                "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - durability can't be turned on or off while the server runs",
+                "{on}"
+            );
+        }
+        assert_eq!(
+            c.config_set(b"appendfsync", b"sometimes").unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no"
+        );
+        assert_eq!(
+            c.config_set(b"appendonly", b"yes").unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - can't set immutable config"
+        );
+        assert_eq!(c, before, "failed sets change nothing");
+        // Setting what it already is changes nothing and is accepted.
+        c.config_set(b"appendonly", b"NO").unwrap();
+        c.config_set(b"durability", b"off").unwrap();
+        assert_eq!(c, before);
     }
 }

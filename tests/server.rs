@@ -559,9 +559,22 @@ fn config_get_patterns() {
         config_get(&mut con, &["save"]),
         vec![("save".into(), "".into())]
     );
+    // The default durability (always) keeps a write-ahead log.
     assert_eq!(
         config_get(&mut con, &["appendonly"]),
-        vec![("appendonly".into(), "no".into())]
+        vec![("appendonly".into(), "yes".into())]
+    );
+    assert_eq!(
+        config_get(&mut con, &["appendfsync"]),
+        vec![("appendfsync".into(), "always".into())]
+    );
+    assert_eq!(
+        config_get(&mut con, &["durability"]),
+        vec![("appendfsync".into(), "always".into())]
+    );
+    assert_eq!(
+        config_get(&mut con, &["wal-size-threshold-mb"]),
+        vec![("wal-size-threshold-mb".into(), "128".into())]
     );
     // Several patterns; a parameter matched twice is reported once.
     let got = config_get(&mut con, &["maxclients", "max*", "timeout", "time*"]);
@@ -584,6 +597,8 @@ fn config_get_patterns() {
         "proto-max-bulk-len",
         "save",
         "appendonly",
+        "appendfsync",
+        "wal-size-threshold-mb",
     ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
@@ -714,10 +729,41 @@ fn config_set_is_validated_then_applied_everywhere() {
     );
     // Tools turn snapshots off this way; it must be accepted.
     assert_eq!(call(&mut r, &["CONFIG", "SET", "save", ""]), "+OK\r\n");
+    // appendonly only accepts what it reports: durability can't be switched on or off.
     assert_eq!(
-        call(&mut r, &["CONFIG", "SET", "appendonly", "no"]),
+        call(&mut r, &["CONFIG", "SET", "appendonly", "yes"]),
         "+OK\r\n"
     );
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "appendonly", "no"]),
+        failed("appendonly", "can't set immutable config")
+    );
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "appendfsync", "everysec"]),
+        "+OK\r\n"
+    );
+    assert_eq!(config_value(&mut con, "appendfsync"), "everysec");
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "appendfsync", "off"]),
+        failed(
+            "appendfsync",
+            "durability can't be turned on or off while the server runs"
+        )
+    );
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "appendfsync", "sometimes"]),
+        failed(
+            "appendfsync",
+            "argument(s) must be one of the following: always, everysec, no"
+        )
+    );
+    assert_eq!(config_value(&mut con, "appendfsync"), "everysec");
+    assert_eq!(config_value(&mut con, "appendonly"), "yes");
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "wal-size-threshold-mb", "64"]),
+        "+OK\r\n"
+    );
+    assert_eq!(config_value(&mut con, "wal-size-threshold-mb"), "64");
     assert_eq!(
         call(&mut r, &["config", "set", "MaxClients", "600"]),
         "+OK\r\n"
