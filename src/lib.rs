@@ -17,6 +17,9 @@
 //! * [`commands`] — the command table and one file per command family (`string`, `keys`,
 //!   `connection`, `server`). Handlers run shard-local (`ShardCtx`), on the connection,
 //!   or as async coordinators across shards.
+//! * [`storage`] — durability: per-shard WAL with group commit, snapshots taken without
+//!   stopping the shard, recovery at start-up, `memflux inspect`. `storage::format` owns
+//!   every on-disk layout.
 //! * [`config`] — `config.json` and the CLI flags that override it.
 //! * [`util`] — glob matching and number parsing/formatting with Redis's rules.
 //!
@@ -28,4 +31,5 @@ pub mod logging;
 pub mod protocol;
 pub mod server;
 pub mod shard;
+pub mod storage;
 pub mod util;

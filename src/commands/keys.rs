@@ -46,11 +46,8 @@ fn db_index(arg: &[u8], databases: usize) -> Result<usize, CmdError> {
 /// history: RENAME and MOVE move the object itself, so OBJECT IDLETIME/FREQ carry over.
 fn put_entry(ks: &mut Keyspace, key: &[u8], e: Entry, now_ms: u64) {
     let (expire_at, lfu, last_access) = (e.expire_at(), e.lfu, e.last_access);
-    let slot = ks.insert_new(key, e.value, now_ms);
-    ks.set_expire(slot, expire_at);
-    let moved = ks.entry_mut(slot);
-    moved.lfu = lfu;
-    moved.last_access = last_access;
+    let slot = ks.insert(key, e.value, expire_at, now_ms);
+    ks.set_access_history(slot, lfu, last_access);
 }
 
 // ---------------------------------------------------------------------------------------

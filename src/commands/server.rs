@@ -138,20 +138,100 @@ fn time(_c: &mut Client, _argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
     Ok(())
 }
 
+/// Every shard's figures, for INFO and LASTSAVE.
+async fn all_stats(c: &Client) -> Vec<ShardStats> {
+    let mut stats = Vec::with_capacity(c.shard.nshards);
+    for r in c.shard.broadcast(|_| ShardOp::Stats).await {
+        if let OpResult::Stats(st) = r {
+            stats.push(*st);
+        }
+    }
+    stats
+}
+
+/// The time (Unix seconds) up to which every shard has a snapshot: the oldest of the
+/// shards' latest successful snapshots, or the start time if a shard has none yet (as
+/// Redis reports its start time until the first save).
+fn last_save_secs(shard: &Shard, stats: &[ShardStats]) -> u64 {
+    let started = shard.process.started_ms;
+    stats
+        .iter()
+        .map(|st| st.persistence.snapshot.last_ok_ms.unwrap_or(started))
+        .min()
+        .unwrap_or(started)
+        / 1000
+}
+
 /// # Format
-/// `LASTSAVE` — MemFlux does not save yet, so this is the time the server started (Redis
-/// reports its start time too until the first save).
-fn lastsave(c: &mut Client, _argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
-    out.int((c.shard.process.started_ms / 1000) as i64);
-    Ok(())
+/// `LASTSAVE`
+fn lastsave<'a>(
+    c: &'a mut Client,
+    _args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
+    Box::pin(async move {
+        let stats = all_stats(c).await;
+        out.int(last_save_secs(&c.shard, &stats) as i64);
+        Ok(())
+    })
+}
+
+/// # Format
+/// `SAVE` — every shard writes a snapshot; replies once all are on disk. Unlike Redis's
+/// SAVE this does not block other clients: shards keep serving while they write.
+fn save<'a>(
+    c: &'a mut Client,
+    _args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
+    Box::pin(async move {
+        for r in c.shard.broadcast(|_| ShardOp::Save).await {
+            if let OpResult::Error(e) = r {
+                return Err(CmdError::msg(e));
+            }
+        }
+        out.ok();
+        Ok(())
+    })
+}
+
+/// # Format
+/// `BGSAVE [SCHEDULE]` — every shard starts a snapshot; replies at once.
+fn bgsave<'a>(
+    c: &'a mut Client,
+    args: OwnedArgs,
+    out: &'a mut ReplyBuf,
+) -> LocalBoxFuture<'a, CmdResult> {
+    Box::pin(async move {
+        let schedule = match args.len() {
+            1 => false,
+            2 if is(&args[1], "SCHEDULE") => true,
+            _ => return Err(CmdError::Syntax),
+        };
+        let results = c.shard.broadcast(|_| ShardOp::BgSave { schedule }).await;
+        let mut scheduled = false;
+        for r in results {
+            match r {
+                OpResult::Error(e) => return Err(CmdError::msg(e)),
+                OpResult::Bool(true) => scheduled = true,
+                _ => {}
+            }
+        }
+        if scheduled {
+            out.simple(b"Background saving scheduled");
+        } else {
+            out.simple(b"Background saving started");
+        }
+        Ok(())
+    })
 }
 
 /// # Format
 /// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]`
 ///
-/// There is nothing to save and no grace period to wait out, so every form stops the
-/// server at once: every core sees the flag, finishes its connections and exits. As in
-/// Redis, the caller gets no reply; its connection just closes.
+/// Every core sees the flag, finishes its connections, takes its shutdown snapshot
+/// (skipped with NOSAVE; taken even with `durability=off` with SAVE), syncs its WAL and
+/// exits. As in Redis, the caller gets no reply; its connection just closes.
 fn shutdown(c: &mut Client, argv: &Argv<'_>, _out: &mut ReplyBuf) -> CmdResult {
     let (mut save, mut nosave, mut others, mut abort) = (false, false, false, false);
     for a in argv.iter().skip(1) {
@@ -175,6 +255,17 @@ fn shutdown(c: &mut Client, argv: &Argv<'_>, _out: &mut ReplyBuf) -> CmdResult {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     tracing::warn!(client = c.id, "SHUTDOWN requested; stopping");
+    let choice = if nosave {
+        crate::shard::SHUTDOWN_NOSAVE
+    } else if save {
+        crate::shard::SHUTDOWN_SAVE
+    } else {
+        crate::shard::SHUTDOWN_DEFAULT
+    };
+    c.shard
+        .process
+        .shutdown_save
+        .store(choice, Ordering::SeqCst);
     c.shard.process.shutdown.store(true, Ordering::SeqCst);
     c.close_after_reply = true;
     Ok(())
@@ -480,16 +571,68 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
                 line!("maxmemory_policy:noeviction");
             }
             "persistence" => {
+                let ps = |st: &ShardStats| st.persistence.clone();
+                let all: Vec<_> = stats.iter().map(ps).collect();
+                let any = |f: fn(&crate::shard::stats::PersistenceStats) -> bool| all.iter().any(f);
                 line!("# Persistence");
                 line!("loading:0");
                 line!("async_loading:0");
-                line!("rdb_changes_since_last_save:0");
-                line!("rdb_bgsave_in_progress:0");
-                line!("rdb_last_save_time:{}", p.started_ms / 1000);
-                line!("rdb_last_bgsave_status:ok");
-                line!("rdb_saves:0");
-                line!("aof_enabled:0");
+                line!(
+                    "rdb_changes_since_last_save:{}",
+                    all.iter().map(|p| p.changes_since_snapshot).sum::<u64>()
+                );
+                line!(
+                    "rdb_bgsave_in_progress:{}",
+                    any(|p| p.snapshot.in_progress) as u8
+                );
+                line!("rdb_last_save_time:{}", last_save_secs(shard, stats));
+                line!(
+                    "rdb_last_bgsave_status:{}",
+                    if any(|p| !p.snapshot.last_ok) {
+                        "err"
+                    } else {
+                        "ok"
+                    }
+                );
+                line!(
+                    "rdb_last_bgsave_time_sec:{}",
+                    all.iter()
+                        .map(|p| p.snapshot.last_duration_ms)
+                        .max()
+                        .unwrap_or(0)
+                        / 1000
+                );
+                line!(
+                    "rdb_saves:{}",
+                    all.iter().map(|p| p.snapshot.taken).min().unwrap_or(0)
+                );
+                line!(
+                    "rdb_last_snapshot_keys:{}",
+                    all.iter().map(|p| p.snapshot.last_keys).sum::<u64>()
+                );
+                line!(
+                    "rdb_last_snapshot_bytes:{}",
+                    all.iter().map(|p| p.snapshot.last_bytes).sum::<u64>()
+                );
+                line!("aof_enabled:{}", any(|p| p.wal_enabled) as u8);
                 line!("aof_rewrite_in_progress:0");
+                line!(
+                    "aof_last_write_status:{}",
+                    if any(|p| p.wal_failure.is_some()) {
+                        "err"
+                    } else {
+                        "ok"
+                    }
+                );
+                line!("durability:{}", shard.config.borrow().durability.as_str());
+                line!(
+                    "wal_size_bytes:{}",
+                    all.iter().map(|p| p.wal_bytes).sum::<u64>()
+                );
+                line!(
+                    "wal_segments:{}",
+                    all.iter().map(|p| p.wal_segments).sum::<usize>()
+                );
             }
             "stats" => {
                 line!("# Stats");
@@ -545,7 +688,7 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
                 line!("# Shards");
                 for st in stats {
                     line!(
-                        "shard{}:keys={},expires={},ops={},used_memory={},connected_clients={},forwarded_batches={},served_batches={}",
+                        "shard{}:keys={},expires={},ops={},used_memory={},connected_clients={},forwarded_batches={},served_batches={},wal_bytes={},last_lsn={},durable_lsn={}",
                         st.id,
                         st.keys(),
                         st.dbs.iter().map(|d| d.expires).sum::<usize>(),
@@ -553,7 +696,10 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
                         st.used_memory,
                         st.connected_clients,
                         st.forwarded_batches,
-                        st.served_batches
+                        st.served_batches,
+                        st.persistence.wal_bytes,
+                        st.persistence.last_lsn,
+                        st.persistence.durable_lsn
                     );
                 }
             }
@@ -571,14 +717,11 @@ fn info<'a>(
 ) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         let mask = info_sections(&args[1..]);
-        let mut stats = Vec::with_capacity(c.shard.nshards);
-        if mask != 0 {
-            for r in c.shard.broadcast(|_| ShardOp::Stats).await {
-                if let OpResult::Stats(st) = r {
-                    stats.push(*st);
-                }
-            }
-        }
+        let stats = if mask != 0 {
+            all_stats(c).await
+        } else {
+            Vec::new()
+        };
         let text = info_text(&c.shard, &stats, mask);
         out.verbatim(b"txt", text.as_bytes());
         Ok(())
@@ -880,7 +1023,9 @@ pub fn commands() -> Vec<CommandSpec> {
         spec("flushall", -1, WRITE, none, "server", "1.0.0", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases", Run::Coord(flushall), Cross::No),
         spec("swapdb", 3, WRITE | FAST, none, "server", "4.0.0", "Swaps two Redis databases.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", Run::Coord(swapdb), Cross::No),
         spec("time", 1, LOADING | STALE | FAST, none, "server", "2.6.0", "Returns the server time.", "O(1)", Run::Conn(time), Cross::No),
-        spec("lastsave", 1, LOADING | STALE | FAST, none, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "O(1)", Run::Conn(lastsave), Cross::No),
+        spec("lastsave", 1, LOADING | STALE | FAST, none, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "O(1)", Run::Coord(lastsave), Cross::No),
+        spec("save", 1, ADMIN | NOSCRIPT, none, "server", "1.0.0", "Synchronously saves the database(s) to disk.", "O(N) where N is the total number of keys in all databases", Run::Coord(save), Cross::No),
+        spec("bgsave", -1, ADMIN | NOSCRIPT, none, "server", "1.0.0", "Asynchronously saves the database(s) to disk.", "O(1)", Run::Coord(bgsave), Cross::No),
         spec("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE, none, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", Run::Conn(shutdown), Cross::No),
         spec("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, none, "server", "2.0.0", "A container for server configuration commands.", "Depends on subcommand.", Run::Coord(config), Cross::No),
         spec("command", -1, LOADING | STALE, none, "server", "2.8.13", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands", Run::Conn(command), Cross::No),

@@ -170,6 +170,9 @@ pub struct Connection {
     pipe: Pipeline,
     query_buffer_limit: usize,
     config_epoch: u64,
+    /// The shard's last LSN when this round's commands started: replies must wait for
+    /// records past it to be durable.
+    round_lsn: u64,
 }
 
 impl Connection {
@@ -218,6 +221,7 @@ impl Connection {
             pipe: Pipeline::new(nshards),
             query_buffer_limit: 0,
             config_epoch: u64::MAX,
+            round_lsn: 0,
         };
         conn.apply_config();
         conn
@@ -278,6 +282,7 @@ impl Connection {
                 info.last_interaction_ms = self.client.now_ms;
                 info.qbuf = self.filled - self.start;
             }
+            self.round_lsn = shard.journal().last_lsn();
             let outcome = self.dispatch_input().await;
             self.pipe.complete_remote(&shard).await;
             if let Err(e) = &outcome {
@@ -373,6 +378,16 @@ impl Connection {
     async fn write_out(&mut self) -> std::io::Result<()> {
         if self.pipe.out.is_empty() {
             return Ok(());
+        }
+        // Replies to writes leave only once the writes are durable (durability=always).
+        let shard = &self.client.shard;
+        let last = shard.journal().last_lsn();
+        if last > self.round_lsn {
+            if let Err(why) = shard.ack_writes(self.round_lsn).await {
+                tracing::warn!(client = self.client.id, "closing connection: {why}");
+                return Err(std::io::Error::other(why.to_string()));
+            }
+            self.round_lsn = last;
         }
         Counters::add(
             &self.client.shard.counters.net_output_bytes,

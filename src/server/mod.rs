@@ -21,8 +21,12 @@ use std::time::Duration;
 use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
 
-use crate::config::Config;
+use crate::config::{Config, Durability};
 use crate::shard::{mesh, now_ms, Process, Shard};
+use crate::storage::journal::Journal;
+use crate::storage::recovery::{self, Identity};
+use crate::storage::wal::{SyncPolicy, Wal};
+use crate::storage::{format, Storage};
 
 /// The Redis version MemFlux is compatible with (reported by HELLO and INFO).
 pub const REDIS_VERSION: &str = "7.2.0";
@@ -151,6 +155,7 @@ pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartE
     }
     let process = Arc::new(Process {
         shutdown,
+        shutdown_save: std::sync::atomic::AtomicU8::new(crate::shard::SHUTDOWN_DEFAULT),
         clients: AtomicUsize::new(0),
         drained: AtomicUsize::new(0),
         started_ms: now_ms(),
@@ -232,11 +237,16 @@ async fn shard_main(
     ends: Option<mesh::MeshEnds>,
     addr: SocketAddr,
 ) -> Result<(), StartError> {
-    let shard = Shard::new(id, nshards, config, process.clone());
+    let journal = Journal::new(config.durability != Durability::Off, 1);
+    let shard = Shard::new(id, nshards, config.clone(), process.clone(), journal);
     if let Some(ends) = ends {
         shard.join_mesh(ends).await;
     }
-    let listener = match TcpListener::bind(addr) {
+    if let Err(e) = open_storage(&shard, &config) {
+        process.shutdown.store(true, Ordering::SeqCst);
+        return Err(e);
+    }
+    let listener = match bind_listener(addr) {
         Ok(l) => Some(l),
         Err(e) => {
             process.shutdown.store(true, Ordering::SeqCst);
@@ -246,6 +256,7 @@ async fn shard_main(
     };
     let signal = Rc::new(Event::default());
     glommio::spawn_local(shard.clone().active_expire_loop()).detach();
+    glommio::spawn_local(shard.clone().snapshot_when_wal_grows()).detach();
     glommio::spawn_local(close_idle_clients(shard.clone(), signal.clone())).detach();
     {
         let (signal, process) = (signal.clone(), process.clone());
@@ -272,10 +283,85 @@ async fn shard_main(
     while process.drained.load(Ordering::SeqCst) < nshards {
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
+    close_storage(&shard).await;
     if listener.is_none() {
         return Err(StartError(format!("cannot listen on {addr}")));
     }
     Ok(())
+}
+
+/// Binds this core's listener. Like glommio's own `TcpListener::bind` (SO_REUSEPORT, so
+/// every core gets its own queue of connections), plus SO_REUSEADDR: connections the
+/// server closed first linger in TIME_WAIT and inherit the listener's options, and without
+/// it a restart on the same port would fail until they expire.
+fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    sock.set_reuse_address(true)?;
+    sock.set_reuse_port(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(1024)?;
+    // SAFETY: a bound, listening socket we own and hand over.
+    Ok(unsafe { TcpListener::from_raw_fd(sock.into_raw_fd()) })
+}
+
+/// Recovers the shard's data (snapshot, then WAL) and starts its WAL task.
+fn open_storage(shard: &Rc<Shard>, config: &Config) -> Result<(), StartError> {
+    let (id, n) = (shard.id as u32, shard.nshards as u32);
+    // Absolute: glommio opens directories relative to no working directory.
+    let dir = format::shard_dir(&config.dir, shard.id);
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let journal = shard.journal().clone();
+    journal.set_muted(true);
+    let recovered = recovery::recover(
+        &dir,
+        Identity {
+            shard: id,
+            shards: n,
+        },
+        &mut shard.dbs.borrow_mut(),
+    );
+    journal.set_muted(false);
+    let recovered = recovered.map_err(|e| StartError(format!("shard {id}: {e}")))?;
+    journal.recovered(recovered.next_lsn);
+    let policy = SyncPolicy::for_durability(config.durability);
+    let wal = policy.map(|p| Wal::new(&dir, id, n, journal.clone(), p, recovered.segments));
+    if let Some(wal) = &wal {
+        glommio::spawn_local(wal.clone().run()).detach();
+    }
+    shard.set_storage(Storage::new(
+        id,
+        n,
+        dir,
+        journal,
+        wal,
+        recovered.snapshot_ms,
+    ));
+    Ok(())
+}
+
+/// At shutdown: a last snapshot (so the next start loads it instead of replaying the
+/// log), then the WAL's final sync.
+async fn close_storage(shard: &Rc<Shard>) {
+    let storage = shard.storage().clone();
+    let save = match shard.process.shutdown_save.load(Ordering::SeqCst) {
+        crate::shard::SHUTDOWN_SAVE => true,
+        crate::shard::SHUTDOWN_NOSAVE => false,
+        _ => storage.wal.is_some(),
+    };
+    storage.snapshot_idle().await;
+    if save {
+        if let Err(e) = storage.snapshot(&shard.dbs).await {
+            tracing::error!(shard = shard.id, "shutdown snapshot failed: {e}");
+        }
+    }
+    if let Some(wal) = &storage.wal {
+        wal.stop().await;
+    }
 }
 
 /// Closes clients idle for longer than `timeout` (when it is not 0), once a second like

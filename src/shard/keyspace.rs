@@ -6,10 +6,21 @@
 //! * `SCAN` cursors are slab positions, so every key present for a whole scan is returned
 //!   exactly once, however the table grows or shrinks in between;
 //! * `RANDOMKEY` and the active expiry cycle sample uniformly in O(1).
+//!
+//! Every method that changes data journals the change (`storage::Journal`) and, while a
+//! snapshot is being taken, first hands the entry's old state to the snapshot
+//! (`before_change`); so no command can change data behind the log's or the snapshot's
+//! back. Values are reachable mutably only through `modify`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use hashbrown::HashTable;
 
 use super::value::Value;
+use crate::storage::effect::EffectRef;
+use crate::storage::journal::Journal;
+use crate::storage::snapshot::SnapshotSink;
 
 /// Bytes of bookkeeping per key beyond key and value payloads (slab slot, index slot,
 /// allocator headers), so INFO memory tracks reality closely enough.
@@ -29,6 +40,8 @@ pub struct Entry {
     pub last_access: u32,
     /// Logarithmic access counter (for `OBJECT FREQ`).
     pub lfu: u8,
+    /// The snapshot epoch this entry was already written for (or created during).
+    snap_epoch: u32,
 }
 
 impl Entry {
@@ -57,6 +70,21 @@ pub struct Keyspace {
     /// Read lookups that found / did not find their key (INFO keyspace_hits/misses).
     hits: u64,
     misses: u64,
+    /// This keyspace's database number, as journaled.
+    db: u32,
+    journal: Option<Rc<Journal>>,
+    /// The snapshot walking this keyspace, if one is running.
+    snap: Option<SnapCursor>,
+}
+
+/// Where a running snapshot's walk over one keyspace stands.
+struct SnapCursor {
+    /// Slab positions below this one have been written.
+    pos: usize,
+    epoch: u32,
+    /// The database number when the snapshot began (SWAPDB may change `Keyspace::db`).
+    db: u32,
+    sink: Rc<RefCell<SnapshotSink>>,
 }
 
 impl Default for Keyspace {
@@ -71,6 +99,9 @@ impl Default for Keyspace {
             expired: 0,
             hits: 0,
             misses: 0,
+            db: 0,
+            journal: None,
+            snap: None,
         }
     }
 }
@@ -82,8 +113,103 @@ pub fn lru_clock(now_ms: u64) -> u32 {
 }
 
 impl Keyspace {
+    /// A keyspace that journals nothing (tests, benchmarks, offline tools).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Database `db` of a shard, journaling into `journal`.
+    pub fn with_journal(db: u32, journal: Rc<Journal>) -> Self {
+        Keyspace {
+            db,
+            journal: Some(journal),
+            ..Self::default()
+        }
+    }
+
+    pub fn db(&self) -> u32 {
+        self.db
+    }
+
+    #[inline]
+    fn journal(&self, effect: EffectRef<'_>) {
+        if let Some(j) = &self.journal {
+            j.append(&effect);
+        }
+    }
+
+    /// Journals the current state of the entry at `slot` as a `Put`.
+    fn journal_put(&self, slot: Slot) {
+        if let Some(j) = &self.journal {
+            let e = self.entry(slot);
+            j.append(&EffectRef::Put {
+                db: self.db,
+                key: &e.key,
+                value: &e.value,
+                expire_at: e.expire_at,
+            });
+        }
+    }
+
+    /// Hands the entry at `slot` to a running snapshot if the snapshot has not written it
+    /// yet; call before changing or removing an entry.
+    #[inline]
+    fn before_change(&mut self, slot: Slot) {
+        let Some(c) = &self.snap else { return };
+        if (slot as usize) < c.pos {
+            return;
+        }
+        let e = self.slab[slot as usize].as_mut().expect("live slot");
+        if e.snap_epoch != c.epoch {
+            c.sink
+                .borrow_mut()
+                .write_entry(c.db, &e.key, &e.value, e.expire_at);
+            e.snap_epoch = c.epoch;
+        }
+    }
+
+    /// Starts walking this keyspace for snapshot `epoch` (epochs start at 1 and grow).
+    pub fn snapshot_begin(&mut self, epoch: u32, sink: Rc<RefCell<SnapshotSink>>) {
+        self.snap = Some(SnapCursor {
+            pos: 0,
+            epoch,
+            db: self.db,
+            sink,
+        });
+    }
+
+    /// Writes the entries of up to `positions` slab positions to the running snapshot.
+    /// Returns true when the walk is complete (or none is running).
+    pub fn snapshot_step(&mut self, positions: usize) -> bool {
+        let Some(c) = &mut self.snap else {
+            return true;
+        };
+        let end = c.pos.saturating_add(positions).min(self.slab.len());
+        {
+            let mut sink = c.sink.borrow_mut();
+            for e in self.slab[c.pos.min(end)..end].iter_mut().flatten() {
+                if e.snap_epoch != c.epoch {
+                    sink.write_entry(c.db, &e.key, &e.value, e.expire_at);
+                    e.snap_epoch = c.epoch;
+                }
+            }
+        }
+        c.pos = end;
+        if end >= self.slab.len() {
+            self.snap = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Abandons a running snapshot's walk (the snapshot failed).
+    pub fn snapshot_abort(&mut self) {
+        self.snap = None;
+    }
+
+    pub fn snapshot_running(&self) -> bool {
+        self.snap.is_some()
     }
 
     #[inline]
@@ -181,9 +307,9 @@ impl Keyspace {
 
     /// Looks up a live key and returns its entry.
     #[inline]
-    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let slot = self.lookup(key, now_ms)?;
-        Some(self.entry_mut(slot))
+        Some(self.entry(slot))
     }
 
     #[inline]
@@ -191,8 +317,16 @@ impl Keyspace {
         self.slab[slot as usize].as_ref().expect("live slot")
     }
     #[inline]
-    pub fn entry_mut(&mut self, slot: Slot) -> &mut Entry {
+    fn entry_mut(&mut self, slot: Slot) -> &mut Entry {
         self.slab[slot as usize].as_mut().expect("live slot")
+    }
+
+    /// Restores a moved object's access history (RENAME, MOVE keep OBJECT IDLETIME/FREQ).
+    /// Not journaled: access history is not data.
+    pub fn set_access_history(&mut self, slot: Slot, lfu: u8, last_access: u32) {
+        let e = self.entry_mut(slot);
+        e.lfu = lfu;
+        e.last_access = last_access;
     }
     /// The entry at a slab position if one lives there (for cursors and sampling).
     pub fn entry_at(&self, pos: usize) -> Option<&Entry> {
@@ -210,17 +344,25 @@ impl Keyspace {
     ) -> Slot {
         let slot = match self.find(key) {
             Some(slot) => {
-                self.replace_value(slot, value);
+                self.before_change(slot);
+                self.modify_raw(slot, |v| *v = value);
                 slot
             }
-            None => self.insert_new(key, value, now_ms),
+            None => self.insert_raw(key, value, now_ms),
         };
-        self.set_expire(slot, expire_at);
+        self.set_expire_raw(slot, expire_at);
+        self.journal_put(slot);
         slot
     }
 
     /// Adds a key known to be absent.
     pub fn insert_new(&mut self, key: &[u8], value: Value, now_ms: u64) -> Slot {
+        let slot = self.insert_raw(key, value, now_ms);
+        self.journal_put(slot);
+        slot
+    }
+
+    fn insert_raw(&mut self, key: &[u8], value: Value, now_ms: u64) -> Slot {
         let hash = self.hasher.hash_one(key);
         let entry = Entry {
             key: key.into(),
@@ -230,6 +372,8 @@ impl Keyspace {
             expiring_pos: 0,
             last_access: lru_clock(now_ms),
             lfu: LFU_INIT,
+            // Created after a running snapshot began: not part of it.
+            snap_epoch: self.snap.as_ref().map_or(0, |c| c.epoch),
         };
         self.memory += entry.memory();
         let slot = match self.free.pop() {
@@ -254,9 +398,17 @@ impl Keyspace {
         self.modify(slot, |v| std::mem::replace(v, value))
     }
 
-    /// Changes a value in place, keeping the memory figure right.
+    /// Changes a value in place, keeping the memory figure right; journals the result.
     #[inline]
     pub fn modify<R>(&mut self, slot: Slot, f: impl FnOnce(&mut Value) -> R) -> R {
+        self.before_change(slot);
+        let r = self.modify_raw(slot, f);
+        self.journal_put(slot);
+        r
+    }
+
+    #[inline]
+    fn modify_raw<R>(&mut self, slot: Slot, f: impl FnOnce(&mut Value) -> R) -> R {
         let e = self.slab[slot as usize].as_mut().expect("live slot");
         let before = e.value.heap_size();
         let r = f(&mut e.value);
@@ -267,6 +419,17 @@ impl Keyspace {
 
     /// Sets (`Some`) or clears (`None`) the expiry of a live entry.
     pub fn set_expire(&mut self, slot: Slot, expire_at: Option<u64>) {
+        self.before_change(slot);
+        self.set_expire_raw(slot, expire_at);
+        let e = self.entry(slot);
+        self.journal(EffectRef::Expire {
+            db: self.db,
+            key: &e.key,
+            at: e.expire_at,
+        });
+    }
+
+    fn set_expire_raw(&mut self, slot: Slot, expire_at: Option<u64>) {
         let at = expire_at.unwrap_or(0);
         let e = self.slab[slot as usize].as_mut().expect("live slot");
         match (e.expire_at != 0, at != 0) {
@@ -303,7 +466,12 @@ impl Keyspace {
     }
 
     pub fn remove_slot(&mut self, slot: Slot) -> Entry {
+        self.before_change(slot);
         let e = self.slab[slot as usize].take().expect("live slot");
+        self.journal(EffectRef::Del {
+            db: self.db,
+            key: &e.key,
+        });
         if e.expire_at != 0 {
             self.unlist_expiring(e.expiring_pos);
         }
@@ -323,11 +491,16 @@ impl Keyspace {
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        // A running snapshot still needs the old contents: let it finish this keyspace.
+        self.snapshot_step(usize::MAX);
+        self.journal(EffectRef::FlushDb { db: self.db });
         *self = Keyspace {
             hasher: self.hasher.clone(),
             expired: self.expired,
             hits: self.hits,
             misses: self.misses,
+            db: self.db,
+            journal: self.journal.take(),
             ..Keyspace::default()
         };
     }
@@ -389,6 +562,20 @@ impl Keyspace {
         }
         (n, expired)
     }
+}
+
+/// Swaps databases `a` and `b` (SWAPDB), journaling it once.
+pub fn swap_dbs(dbs: &mut [Keyspace], a: usize, b: usize) {
+    if a == b {
+        return;
+    }
+    dbs.swap(a, b);
+    dbs[a].db = a as u32;
+    dbs[b].db = b as u32;
+    dbs[a].journal(EffectRef::SwapDb {
+        a: a as u32,
+        b: b as u32,
+    });
 }
 
 /// Initial LFU counter of a new key, as in Redis, so new keys are not evicted at once.

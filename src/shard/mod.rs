@@ -9,7 +9,7 @@ pub mod routing;
 pub mod stats;
 pub mod value;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +18,9 @@ use crate::commands::{self, Registry, Run, ShardCtx};
 use crate::config::Config;
 use crate::protocol::ReplyBuf;
 use crate::server::client::ClientRegistry;
+use crate::storage::journal::Journal;
+use crate::storage::wal::SyncPolicy;
+use crate::storage::Storage;
 use crate::util::glob::glob_match;
 use keyspace::Keyspace;
 use mesh::{Batch, BatchReply, Mesh, Request, Response};
@@ -30,6 +33,8 @@ use stats::{Counters, DbStats, ShardStats};
 pub struct Process {
     /// Set by SHUTDOWN or a signal; every core polls it.
     pub shutdown: std::sync::Arc<AtomicBool>,
+    /// Whether shutdown takes a last snapshot: `SHUTDOWN_DEFAULT`, `_SAVE` or `_NOSAVE`.
+    pub shutdown_save: std::sync::atomic::AtomicU8,
     /// Connected clients across all cores, for `maxclients`.
     pub clients: AtomicUsize,
     /// Cores that have finished serving their connections during shutdown.
@@ -39,6 +44,12 @@ pub struct Process {
     pub config_file: std::path::PathBuf,
     pub tcp_port: u16,
 }
+
+/// Shutdown snapshots: when durability is on (default), always (SHUTDOWN SAVE), never
+/// (SHUTDOWN NOSAVE).
+pub const SHUTDOWN_DEFAULT: u8 = 0;
+pub const SHUTDOWN_SAVE: u8 = 1;
+pub const SHUTDOWN_NOSAVE: u8 = 2;
 
 /// Milliseconds since the Unix epoch.
 #[inline]
@@ -62,6 +73,9 @@ pub struct Shard {
     pub rng: RefCell<fastrand::Rng>,
     /// Bumped when the configuration changes, so connections re-read their limits.
     pub config_epoch: Cell<u64>,
+    /// The shard's WAL and snapshots; set once recovery is done.
+    storage: OnceCell<Rc<Storage>>,
+    journal: Rc<Journal>,
 }
 
 impl Shard {
@@ -70,8 +84,11 @@ impl Shard {
         nshards: usize,
         config: Config,
         process: std::sync::Arc<Process>,
+        journal: Rc<Journal>,
     ) -> Rc<Shard> {
-        let dbs = (0..config.databases).map(|_| Keyspace::new()).collect();
+        let dbs = (0..config.databases)
+            .map(|db| Keyspace::with_journal(db as u32, journal.clone()))
+            .collect();
         Rc::new(Shard {
             id,
             nshards,
@@ -83,7 +100,40 @@ impl Shard {
             process,
             rng: RefCell::new(fastrand::Rng::new()),
             config_epoch: Cell::new(0),
+            storage: OnceCell::new(),
+            journal,
         })
+    }
+
+    pub fn journal(&self) -> &Rc<Journal> {
+        &self.journal
+    }
+
+    /// Installs the storage once recovery is done.
+    pub fn set_storage(&self, storage: Rc<Storage>) {
+        if self.storage.set(storage).is_err() {
+            panic!("storage installed twice");
+        }
+    }
+
+    pub fn storage(&self) -> &Rc<Storage> {
+        self.storage.get().expect("storage installed at start")
+    }
+
+    /// Under `durability=always`, waits until every record journaled after LSN `before`
+    /// is on disk; the replies of the writes that made them may leave only then. Fails
+    /// when the WAL can no longer be written.
+    pub async fn ack_writes(&self, before: u64) -> Result<(), Rc<str>> {
+        let last = self.journal.last_lsn();
+        if last <= before {
+            return Ok(());
+        }
+        match self.storage.get().and_then(|s| s.wal.as_ref()) {
+            Some(wal) if wal.policy() == SyncPolicy::Always => {
+                self.journal.wait_durable(last).await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Joins the mesh; call once at start on the shard's own executor.
@@ -106,8 +156,17 @@ impl Shard {
         let mut dbs = self.dbs.borrow_mut();
         let mut rng = self.rng.borrow_mut();
         let now = now_ms();
+        let failure = self.journal.failure();
         for (i, argv) in batch.args.iter().enumerate() {
-            match registry.lookup(argv.get(0)).map(|s| s.run) {
+            let spec = registry.lookup(argv.get(0));
+            if let (Some(why), Some(spec)) = (&failure, spec) {
+                if spec.has(commands::flags::WRITE) {
+                    out.error(why);
+                    reply.ends.push(out.len());
+                    continue;
+                }
+            }
+            match spec.map(|s| s.run) {
                 Some(Run::Shard(f)) => {
                     let mut ctx = ShardCtx {
                         dbs: &mut dbs,
@@ -141,7 +200,7 @@ impl Shard {
     /// Runs a typed op on shard `to` (inline when it is this shard).
     pub async fn op(self: &Rc<Self>, to: ShardId, op: ShardOp) -> OpResult {
         if to == self.id {
-            return self.run_op(op);
+            return self.run_op_async(op).await;
         }
         match self.call(to, Request::Op(op)).await {
             Response::Op(r) => r,
@@ -167,6 +226,49 @@ impl Shard {
                 _ => 0,
             })
             .collect()
+    }
+
+    /// Executes an op, including those that take time (snapshots).
+    async fn run_op_async(self: &Rc<Self>, op: ShardOp) -> OpResult {
+        match op {
+            ShardOp::Save => match self.storage().snapshot(&self.dbs).await {
+                Ok(()) => OpResult::Done,
+                Err(e) => OpResult::Error(e),
+            },
+            ShardOp::BgSave { schedule } => {
+                let running = self.storage().snapshot_in_progress();
+                if running && !schedule {
+                    return OpResult::Error("ERR Background save already in progress".into());
+                }
+                let shard = self.clone();
+                glommio::spawn_local(async move {
+                    shard.storage().snapshot_idle().await;
+                    let _ = shard.storage().snapshot(&shard.dbs).await;
+                })
+                .detach();
+                OpResult::Bool(running)
+            }
+            op => self.run_op(op),
+        }
+    }
+
+    /// Takes a snapshot whenever the WAL has grown past `wal_size_threshold_mb` since the
+    /// last one, so that recovery never replays more than about that much log.
+    pub async fn snapshot_when_wal_grows(self: Rc<Self>) {
+        loop {
+            glommio::timer::sleep(Duration::from_millis(100)).await;
+            if self.process.shutdown.load(Ordering::Relaxed) {
+                return;
+            }
+            let storage = self.storage();
+            if storage.wal.is_none() || storage.snapshot_in_progress() {
+                continue;
+            }
+            let threshold = self.config.borrow().wal_size_threshold_mb << 20;
+            if self.journal.bytes_since_snapshot() >= threshold {
+                let _ = storage.snapshot(&self.dbs).await;
+            }
+        }
     }
 
     /// Executes an op against this shard's state.
@@ -249,7 +351,7 @@ impl Shard {
                 OpResult::Done
             }
             ShardOp::SwapDb { a, b } => {
-                dbs.swap(a, b);
+                keyspace::swap_dbs(&mut dbs, a, b);
                 OpResult::Done
             }
             ShardOp::Take { db, key } => {
@@ -297,11 +399,20 @@ impl Shard {
                     Ok(()) => {
                         // The log filter is process-wide; every shard applying it is harmless.
                         crate::logging::set_level(&config.log_level);
+                        if let (Some(wal), Some(policy)) = (
+                            self.storage.get().and_then(|s| s.wal.as_ref()),
+                            SyncPolicy::for_durability(config.durability),
+                        ) {
+                            wal.set_policy(policy);
+                        }
                         self.config_epoch.set(self.config_epoch.get() + 1);
                         OpResult::Done
                     }
                     Err(e) => OpResult::Error(e),
                 }
+            }
+            ShardOp::Save | ShardOp::BgSave { .. } => {
+                OpResult::Error("ERR internal error: snapshot ops run asynchronously".into())
             }
             ShardOp::ResetStats => {
                 let (expired, hits, misses) = keyspace_totals(&dbs);
@@ -335,6 +446,23 @@ impl Shard {
             keyspace_misses: c.keyspace_misses.get() + misses.saturating_sub(c.misses_base.get()),
             forwarded_batches: c.forwarded_batches.get(),
             served_batches: c.served_batches.get(),
+            persistence: self.persistence_stats(),
+        }
+    }
+
+    fn persistence_stats(&self) -> stats::PersistenceStats {
+        let j = &self.journal;
+        let storage = self.storage.get();
+        let wal = storage.and_then(|s| s.wal.as_ref());
+        stats::PersistenceStats {
+            snapshot: storage.map(|s| s.status()).unwrap_or_default(),
+            changes_since_snapshot: j.changes_since_snapshot(),
+            wal_enabled: wal.is_some(),
+            wal_bytes: wal.map_or(0, |w| w.disk_bytes()),
+            wal_segments: wal.map_or(0, |w| w.segment_count()),
+            last_lsn: j.last_lsn(),
+            durable_lsn: j.durable_lsn(),
+            wal_failure: j.failure().map(|f| f.to_string()),
         }
     }
 
@@ -368,6 +496,34 @@ impl Shard {
 
 impl mesh::RequestHandler for Shard {
     async fn handle(self: &Rc<Self>, _from: ShardId, request: Request) -> Response {
+        let before = self.journal.last_lsn();
+        let response = self.serve(request).await;
+        match self.ack_writes(before).await {
+            Ok(()) => response,
+            // Nothing this request wrote can be acknowledged.
+            Err(why) => match response {
+                Response::Batches(replies) => Response::Batches(
+                    replies
+                        .into_iter()
+                        .map(|r| {
+                            let mut out = ReplyBuf::new(crate::protocol::Protocol::Resp2);
+                            let mut ends = Vec::with_capacity(r.ends.len());
+                            for _ in 0..r.ends.len() {
+                                out.error(&why);
+                                ends.push(out.len());
+                            }
+                            BatchReply { out: out.buf, ends }
+                        })
+                        .collect(),
+                ),
+                Response::Op(_) => Response::Op(OpResult::Error(why.to_string())),
+            },
+        }
+    }
+}
+
+impl Shard {
+    async fn serve(self: &Rc<Self>, request: Request) -> Response {
         match request {
             Request::Batches(batches) => {
                 Counters::add(&self.counters.served_batches, batches.len() as u64);
@@ -384,7 +540,7 @@ impl mesh::RequestHandler for Shard {
                     .collect();
                 Response::Batches(replies)
             }
-            Request::Op(op) => Response::Op(self.run_op(op)),
+            Request::Op(op) => Response::Op(self.run_op_async(op).await),
         }
     }
 }

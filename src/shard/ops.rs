@@ -71,6 +71,13 @@ pub enum ShardOp {
     },
     /// CONFIG RESETSTAT: zeroes this shard's counters.
     ResetStats,
+    /// SAVE: takes a snapshot and replies when it is on disk.
+    Save,
+    /// BGSAVE: starts a snapshot and replies at once; with `schedule`, one already
+    /// running is not an error: another follows it (reply `Bool(true)`).
+    BgSave {
+        schedule: bool,
+    },
 }
 
 /// A key's value with its absolute expiry (Unix ms), as moved between shards.

@@ -75,6 +75,20 @@ pub struct ShardStats {
     pub keyspace_misses: u64,
     pub forwarded_batches: u64,
     pub served_batches: u64,
+    pub persistence: PersistenceStats,
+}
+
+/// One shard's WAL and snapshot figures (INFO persistence, LASTSAVE).
+#[derive(Debug, Clone, Default)]
+pub struct PersistenceStats {
+    pub snapshot: crate::storage::SnapshotStatus,
+    pub changes_since_snapshot: u64,
+    pub wal_enabled: bool,
+    pub wal_bytes: u64,
+    pub wal_segments: usize,
+    pub last_lsn: u64,
+    pub durable_lsn: u64,
+    pub wal_failure: Option<String>,
 }
 
 impl ShardStats {

@@ -1,8 +1,10 @@
 //! The values a key can hold. Each data type is one variant; the type families in
 //! `commands/` operate on them.
 
+// Format: a value in WAL records and snapshots (bincode enum; the variant order is part of
+// the on-disk format, so new types are only ever added at the end).
 /// A stored value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
 pub enum Value {
     /// A binary-safe string (also integers and floats, which Redis stores as strings).
     Str(Vec<u8>),

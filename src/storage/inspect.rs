@@ -1,0 +1,1 @@
+//! `memflux inspect`: reads snapshots and WAL segments offline.

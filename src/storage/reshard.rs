@@ -1,0 +1,1 @@
+//! Redistributing the data at start-up when the shard count changed.
