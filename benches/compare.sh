@@ -7,8 +7,9 @@
 #
 # What it does:
 #   1. builds memflux in release mode;
-#   2. starts memflux (--shards $SHARDS, a temporary directory) and redis-server
-#      (persistence off: --save '' --appendonly no) on free ports;
+#   2. starts memflux (--shards $SHARDS, --durability off, a temporary directory) and
+#      redis-server (--save '' --appendonly no) on free ports: persistence off for both
+#      (benches/durability.sh compares them with it on);
 #   3. sizes each test so that one run lasts about $DURATION seconds (a short
 #      calibration run against both servers; the faster one decides, and both get the
 #      same request count);
@@ -106,7 +107,7 @@ REDIS_PORT=${REDIS_PORT:-$(free_port)}
 
 mkdir -p "$WORK/memflux" "$WORK/redis"
 MEMFLUX_CMD=("$MEMFLUX_BIN" --port "$MEMFLUX_PORT" --shards "$SHARDS" --pin_cpus "$PIN_CPUS"
-    --dir "$WORK/memflux/shards" --log_level warn)
+    --dir "$WORK/memflux/shards" --log_level warn --durability off)
 REDIS_CMD=(redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no
     --dir "$WORK/redis" --daemonize no)
 [ -z "$MEMFLUX_CPUS" ] || MEMFLUX_CMD=(taskset -c "$MEMFLUX_CPUS" "${MEMFLUX_CMD[@]}")

@@ -603,6 +603,13 @@ fn info_text(shard: &Shard, stats: &[ShardStats], mask: u32) -> String {
                         / 1000
                 );
                 line!(
+                    "rdb_last_bgsave_time_ms:{}",
+                    all.iter()
+                        .map(|p| p.snapshot.last_duration_ms)
+                        .max()
+                        .unwrap_or(0)
+                );
+                line!(
                     "rdb_saves:{}",
                     all.iter().map(|p| p.snapshot.taken).min().unwrap_or(0)
                 );
