@@ -419,6 +419,9 @@ impl Keyspace {
 
     /// Sets (`Some`) or clears (`None`) the expiry of a live entry.
     pub fn set_expire(&mut self, slot: Slot, expire_at: Option<u64>) {
+        if self.entry(slot).expire_at == expire_at.unwrap_or(0) {
+            return; // unchanged: nothing to journal (SET clears a TTL that is not there)
+        }
         self.before_change(slot);
         self.set_expire_raw(slot, expire_at);
         let e = self.entry(slot);

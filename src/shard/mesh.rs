@@ -4,8 +4,8 @@
 //! requests, the other their replies. Keeping replies on channels of their own is what
 //! makes the mesh deadlock-free: a reply drainer never sends anything, so it always makes
 //! progress, so a request drainer blocked on a full reply channel is eventually released.
-//! Each receiving channel is drained by a task of its own (never by a task that may itself
-//! block on a send).
+//! Each receiving channel is drained by a task of its own, which never blocks on a send:
+//! every request is served in a task of its own that sends the reply.
 //!
 //! A shard never sends to itself: local work runs inline.
 
@@ -320,19 +320,25 @@ impl Mesh {
     ) {
         while let Some(env) = rx.recv().await {
             self.touch();
-            let response = handler.handle(env.from, env.body).await;
-            let tx = self.rep_tx[env.from].as_ref().expect("reply channel");
-            if tx
-                .send(Envelope {
-                    id: env.id,
-                    from: self.id,
-                    body: response,
-                })
-                .await
-                .is_err()
-            {
-                return; // the peer is gone: shutting down
-            }
+            // A task per request: the handler runs the commands as soon as the task is
+            // first polled (tasks start in spawn order, so requests execute in arrival
+            // order), then may wait for the WAL to make the writes durable. Waiting here
+            // would hold every later request back for a whole sync; in tasks of their own,
+            // all the writes that arrive during one sync share the next.
+            let (mesh, handler) = (self.clone(), handler.clone());
+            glommio::spawn_local(async move {
+                let response = handler.handle(env.from, env.body).await;
+                let tx = mesh.rep_tx[env.from].as_ref().expect("reply channel");
+                // An error means the peer is gone: shutting down.
+                let _ = tx
+                    .send(Envelope {
+                        id: env.id,
+                        from: mesh.id,
+                        body: response,
+                    })
+                    .await;
+            })
+            .detach();
         }
     }
 
