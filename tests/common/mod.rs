@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// File in a server's working directory that `Server::start_logged` sends stderr to.
+const STDERR_LOG: &str = "stderr.log";
+
 pub struct Server {
     pub port: u16,
     pub dir: tempfile::TempDir,
@@ -78,6 +81,26 @@ impl Server {
 
     /// Starts a server whose working directory (and config.json) is `dir`.
     pub fn start_in(dir: tempfile::TempDir, shards: usize, extra: &[&str]) -> Server {
+        Self::launch(dir, shards, extra, false)
+    }
+
+    /// Like `start_in`, but the server's stderr is appended to `<dir>/stderr.log` (read it
+    /// with `stderr_log`) instead of the test's own, for tests that check what it logs.
+    pub fn start_logged(dir: tempfile::TempDir, shards: usize, extra: &[&str]) -> Server {
+        Self::launch(dir, shards, extra, true)
+    }
+
+    /// What the server wrote to stderr so far (servers started with `start_logged`).
+    pub fn stderr_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(STDERR_LOG)).unwrap_or_default()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    fn launch(dir: tempfile::TempDir, shards: usize, extra: &[&str], log: bool) -> Server {
         for _ in 0..5 {
             let port = free_port();
             let mut child = Command::new(env!("CARGO_BIN_EXE_memflux"))
@@ -93,7 +116,17 @@ impl Server {
                 .args(extra)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
+                .stderr(if log {
+                    Stdio::from(
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(dir.path().join(STDERR_LOG))
+                            .unwrap(),
+                    )
+                } else {
+                    Stdio::inherit()
+                })
                 .spawn()
                 .expect("spawn memflux");
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -203,6 +236,40 @@ impl Server {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Server::start_in(dir, self.shards, &[])
     }
+}
+
+/// Starts a server on `dir` that is expected to refuse to start; returns its exit status
+/// and what it wrote to stderr. Panics if it is still running after 20 s.
+pub fn start_expecting_failure(
+    dir: &Path,
+    shards: usize,
+    extra: &[&str],
+) -> (std::process::ExitStatus, String) {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memflux"))
+        .current_dir(dir)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--shards",
+            &shards.to_string(),
+            "--log_level",
+            "warn",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn memflux");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let status = wait_timeout(&mut child, Duration::from_secs(20));
+    (status, reader.join().unwrap())
 }
 
 fn wait_timeout(c: &mut Child, limit: Duration) -> std::process::ExitStatus {
