@@ -170,8 +170,8 @@ pub struct Connection {
     pipe: Pipeline,
     query_buffer_limit: usize,
     config_epoch: u64,
-    /// The shard's last LSN when this round's commands started: replies must wait for
-    /// records past it to be durable.
+    /// The shard's last LSN when this round's commands started: a round that journaled
+    /// past it wrote something.
     round_lsn: u64,
 }
 
@@ -284,11 +284,14 @@ impl Connection {
             }
             self.round_lsn = shard.journal().last_lsn();
             let outcome = self.dispatch_input().await;
+            // Taken before waiting for other shards: the local commands have run, and
+            // records that other connections journal from now on are not this round's.
+            let observed = shard.journal().last_lsn();
             self.pipe.complete_remote(&shard).await;
             if let Err(e) = &outcome {
                 self.pipe.out.error(&format!("ERR {e}"));
             }
-            self.write_out().await?;
+            self.write_out(observed).await?;
             if outcome.is_err() || self.client.close_after_reply {
                 return Ok(());
             }
@@ -296,7 +299,7 @@ impl Connection {
                 self.pipe.out.error(
                     "ERR Protocol error: client query buffer exceeds client_query_buffer_limit",
                 );
-                self.write_out().await?;
+                self.write_out(observed).await?;
                 tracing::warn!(
                     client = self.client.id,
                     "closing client that reached the query buffer limit"
@@ -344,8 +347,9 @@ impl Connection {
                         || self.pipe.out.len() + self.pipe.held.len() >= FLUSH_AT
                     {
                         let shard = self.client.shard.clone();
+                        let observed = shard.journal().last_lsn();
                         self.pipe.complete_remote(&shard).await;
-                        self.write_out()
+                        self.write_out(observed)
                             .await
                             .map_err(|_| ProtocolError("connection lost".into()))?;
                     }
@@ -375,19 +379,23 @@ impl Connection {
         }
     }
 
-    async fn write_out(&mut self) -> std::io::Result<()> {
+    /// Writes the replies gathered so far. `observed`: the shard's last LSN right after
+    /// the commands behind them ran locally. Under `durability=always` the replies leave
+    /// only once that LSN is durable, so that no acknowledged write can be lost and no
+    /// read returns a value a crash could still take back (Redis's `appendfsync always`
+    /// gives the same: replies go out after the fsync of their event-loop round).
+    /// Records journaled later, by other connections, are not waited for.
+    async fn write_out(&mut self, observed: u64) -> std::io::Result<()> {
         if self.pipe.out.is_empty() {
             return Ok(());
         }
-        // Replies to writes leave only once the writes are durable (durability=always).
         let shard = &self.client.shard;
-        let last = shard.journal().last_lsn();
-        if last > self.round_lsn {
-            if let Err(why) = shard.ack_writes(self.round_lsn).await {
+        if let Err(why) = shard.ack_writes(observed).await {
+            // The WAL failed: writes cannot be acknowledged, but reads still are.
+            if observed > self.round_lsn {
                 tracing::warn!(client = self.client.id, "closing connection: {why}");
                 return Err(std::io::Error::other(why.to_string()));
             }
-            self.round_lsn = last;
         }
         Counters::add(
             &self.client.shard.counters.net_output_bytes,

@@ -120,17 +120,14 @@ impl Shard {
         self.storage.get().expect("storage installed at start")
     }
 
-    /// Under `durability=always`, waits until every record journaled after LSN `before`
-    /// is on disk; the replies of the writes that made them may leave only then. Fails
-    /// when the WAL can no longer be written.
-    pub async fn ack_writes(&self, before: u64) -> Result<(), Rc<str>> {
-        let last = self.journal.last_lsn();
-        if last <= before {
-            return Ok(());
-        }
+    /// Under `durability=always`, waits until every record up to LSN `upto` is on disk;
+    /// the replies of the commands that wrote or read them may leave only then (nothing
+    /// is waited for when they are durable already). Fails when the WAL can no longer be
+    /// written.
+    pub async fn ack_writes(&self, upto: u64) -> Result<(), Rc<str>> {
         match self.storage.get().and_then(|s| s.wal.as_ref()) {
             Some(wal) if wal.policy() == SyncPolicy::Always => {
-                self.journal.wait_durable(last).await
+                self.journal.wait_durable(upto).await
             }
             _ => Ok(()),
         }
@@ -498,8 +495,10 @@ impl mesh::RequestHandler for Shard {
     async fn handle(self: &Rc<Self>, _from: ShardId, request: Request) -> Response {
         let before = self.journal.last_lsn();
         let response = self.serve(request).await;
-        match self.ack_writes(before).await {
+        match self.ack_writes(self.journal.last_lsn()).await {
             Ok(()) => response,
+            // A WAL failure: reads are still answered.
+            Err(_) if self.journal.last_lsn() == before => response,
             // Nothing this request wrote can be acknowledged.
             Err(why) => match response {
                 Response::Batches(replies) => Response::Batches(
