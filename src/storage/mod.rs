@@ -42,6 +42,12 @@ const SNAPSHOT_SLICE: std::time::Duration = std::time::Duration::from_micros(500
 /// Compressed bytes gathered before a snapshot writes them out.
 const SNAPSHOT_WRITE_AT: usize = 256 << 10;
 
+/// What a finished snapshot file holds.
+struct Written {
+    bytes: u64,
+    keys: u64,
+}
+
 /// How the last snapshot went, for LASTSAVE and INFO.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotStatus {
@@ -148,18 +154,18 @@ impl Storage {
                 ks.snapshot_abort();
             }
         }
-        let keys = sink.borrow().entries();
         {
             let mut st = self.status.borrow_mut();
             st.in_progress = false;
             st.last_duration_ms = started.elapsed().as_millis() as u64;
             match &result {
-                Ok(bytes) => {
+                Ok(Written { bytes, keys }) => {
+                    let (bytes, keys) = (*bytes, *keys);
                     st.last_ok = true;
                     st.last_error = None;
                     st.last_ok_ms = Some(started_ms);
                     st.last_keys = keys;
-                    st.last_bytes = *bytes;
+                    st.last_bytes = bytes;
                     st.taken += 1;
                     tracing::info!(
                         shard = self.shard,
@@ -195,7 +201,7 @@ impl Storage {
         dbs: &RefCell<Vec<Keyspace>>,
         sink: &Rc<RefCell<SnapshotSink>>,
         header: SnapshotHeader,
-    ) -> Result<u64, String> {
+    ) -> Result<Written, String> {
         let tmp = self.dir.join(SNAPSHOT_TMP_FILE);
         let fail = |what: &str, e: &dyn std::fmt::Display| format!("{what} {}: {e}", tmp.display());
         let file = BufferedFile::create(&tmp)
@@ -203,7 +209,7 @@ impl Storage {
             .map_err(|e| fail("cannot create", &e))?;
         let mut pos = 0u64;
         let head = header.encode().to_vec();
-        let result: Result<u64, String> = async {
+        let result: Result<Written, String> = async {
             pos += head.len() as u64;
             wal::write_all(&file, head, 0)
                 .await
@@ -241,7 +247,9 @@ impl Storage {
                     last_pause = Instant::now();
                 }
             }
+            // The sink leaves the shared cell here, so its count is read now.
             let sink = std::mem::take(&mut *sink.borrow_mut());
+            let keys = sink.entries();
             let out = sink.finish();
             let n = out.len() as u64;
             wal::write_all(&file, out, pos)
@@ -251,12 +259,12 @@ impl Storage {
             file.fdatasync()
                 .await
                 .map_err(|e| fail("cannot sync", &e))?;
-            Ok(pos)
+            Ok(Written { bytes: pos, keys })
         }
         .await;
         let _ = file.close().await;
         match result {
-            Ok(bytes) => {
+            Ok(written) => {
                 let target = self.dir.join(SNAPSHOT_FILE);
                 std::fs::rename(&tmp, &target).map_err(|e| {
                     format!(
@@ -268,7 +276,7 @@ impl Storage {
                 wal::sync_dir(&self.dir)
                     .await
                     .map_err(|e| format!("cannot sync {}: {e}", self.dir.display()))?;
-                Ok(bytes)
+                Ok(written)
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
