@@ -196,14 +196,19 @@ fn dump(s: &Server) -> HashMap<String, String> {
     out
 }
 
-/// The points P (number of writes applied) at which `plan`'s sequence, up to `written`
-/// writes, leaves the shard exactly as `recovered`. Keeps the number of keys on which the
-/// model and the recovered state differ up to date while it applies the writes one by one.
-fn matching_points(
-    plan: &ShardPlan,
-    recovered: &HashMap<&str, &str>,
-    written: usize,
-) -> Vec<usize> {
+/// How `plan`'s sequence compares with a recovered shard.
+struct Comparison {
+    /// The points P (number of writes applied) at which the sequence leaves the shard
+    /// exactly as recovered.
+    matching: Vec<usize>,
+    /// The point closest to the recovered state and on how many keys the two differ.
+    closest: (usize, usize),
+}
+
+/// Compares the states of `plan`'s sequence, up to `written` writes, with `recovered`.
+/// Keeps the number of keys on which model and recovered state differ up to date while it
+/// applies the writes one by one.
+fn compare(plan: &ShardPlan, recovered: &HashMap<&str, &str>, written: usize) -> Comparison {
     let mut model: HashMap<&str, Option<String>> = plan
         .preloaded
         .iter()
@@ -215,20 +220,25 @@ fn matching_points(
     };
     let mut differing = model.keys().filter(|k| differs(&model, k)).count()
         + recovered.keys().filter(|k| !model.contains_key(*k)).count();
-    let mut points = Vec::new();
-    if differing == 0 {
-        points.push(0);
-    }
-    for i in 0..written {
-        let (key, new) = plan.write(i);
-        let before = differs(&model, key) as usize;
-        model.insert(key, new);
-        differing = differing + differs(&model, key) as usize - before;
+    let mut out = Comparison {
+        matching: Vec::new(),
+        closest: (0, differing),
+    };
+    for p in 0..=written {
+        if p > 0 {
+            let (key, new) = plan.write(p - 1);
+            let before = differs(&model, key) as usize;
+            model.insert(key, new);
+            differing = differing + differs(&model, key) as usize - before;
+        }
         if differing == 0 {
-            points.push(i + 1);
+            out.matching.push(p);
+        }
+        if differing < out.closest.1 {
+            out.closest = (p, differing);
         }
     }
-    points
+    out
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -347,16 +357,19 @@ fn snapshot_under_writes_is_one_point_in_time(how: How) {
             })
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let points = matching_points(plan, &mine, written[shard]);
+        let found = compare(plan, &mine, written[shard]);
+        let (closest, differing) = found.closest;
         report.push_str(&format!(
             "\n  shard {shard}: {} keys recovered; acknowledged before {how:?} {lo}, sent before it returned {hi}, \
-             sent before the snapshot ended {}, written in all {}; the state is that after {points:?} writes",
+             sent before the snapshot ended {}, written in all {}; the state is that after {:?} writes \
+             (closest: after {closest}, {differing} keys differ)",
             mine.len(),
             sent_by_end[shard],
-            written[shard]
+            written[shard],
+            found.matching
         ));
         assert!(
-            points.iter().any(|p| (lo..=hi).contains(p)),
+            found.matching.iter().any(|p| (lo..=hi).contains(p)),
             "shard {shard}'s snapshot is not its state at one point between {how:?} being sent and \
              returning\n{report}"
         );
