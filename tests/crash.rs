@@ -10,7 +10,8 @@
 //! kills land in the middle of snapshots too.
 //!
 //! `MEMFLUX_CRASH_CYCLES` sets the number of cycles (`benches/crash_soak.sh` runs a long
-//! soak), `MEMFLUX_CRASH_SEED` replays a run; the seed is printed at the start.
+//! soak), `MEMFLUX_CRASH_SEED` repeats a run's choices (kill times, flags, operations; the
+//! timing of the server is its own); the seed is printed at the start.
 
 mod common;
 
@@ -28,7 +29,7 @@ const WRITERS: usize = 24;
 /// Plain string keys per writer (SET, MSET, DEL), besides its counter and its log.
 const KEYS_PER_WRITER: usize = 8;
 /// Keys written once before the first cycle and checked after every restart.
-const BALLAST_KEYS: usize = 20_000;
+const BALLAST_KEYS: usize = 50_000;
 /// A writer's APPEND log is deleted once it grows past this, so values stay small.
 const LOG_LIMIT: usize = 4096;
 const DEFAULT_CYCLES: usize = 48;
@@ -391,6 +392,8 @@ fn sigkill_under_load_loses_no_acknowledged_write() {
         (0u64, 0usize, 0, 0, 0);
     // Restarts that loaded a snapshot written during the cycle before.
     let mut fresh_snapshot_loads = 0;
+    // Shards killed while they were writing a snapshot.
+    let mut killed_mid_snapshot = 0;
     let mut snapshots = snapshot_times(&server.data_dir());
     for cycle in 0..cycles {
         let stop = Arc::new(AtomicBool::new(false));
@@ -406,10 +409,14 @@ fn sigkill_under_load_loses_no_acknowledged_write() {
                 })
             })
             .collect();
-        let load_for = Duration::from_millis(rng.u64(100..1200));
+        let mut load_for = Duration::from_millis(rng.u64(100..1200));
         let bgsave = (rng.u32(0..3) == 0).then(|| {
             bgsaves += 1;
             let at = Duration::from_millis(rng.u64(..load_for.as_millis() as u64));
+            if rng.bool() {
+                // Kill while that snapshot is probably still being written.
+                load_for = at + Duration::from_millis(rng.u64(..30));
+            }
             bgsave_later(url.clone(), at, killed.clone())
         });
         std::thread::sleep(load_for);
@@ -445,6 +452,12 @@ fn sigkill_under_load_loses_no_acknowledged_write() {
         } else {
             &[]
         };
+        killed_mid_snapshot += (0..SHARDS)
+            .filter(|shard| {
+                let folder = server.data_dir().join(shard.to_string());
+                folder.join("snapshot.mfs.tmp").exists()
+            })
+            .count();
         let now = snapshot_times(&server.data_dir());
         fresh_snapshot_loads += now.iter().zip(&snapshots).filter(|(a, b)| a != b).count();
         snapshots = now;
@@ -467,7 +480,8 @@ fn sigkill_under_load_loses_no_acknowledged_write() {
     println!(
         "crash test: {cycles} cycles in {:.1}s ({graceful} ended by SIGTERM, the rest by SIGKILL; \
          {snapshot_cycles} with a 1 MiB snapshot threshold, {bgsaves} with a BGSAVE; \
-         {fresh_snapshot_loads} shard restarts loaded a snapshot taken in the cycle before): \
+         {fresh_snapshot_loads} shard restarts loaded a snapshot taken in the cycle before, \
+         {killed_mid_snapshot} shards were killed while writing one): \
          {acknowledged} writes acknowledged, {verified} key values verified after the restarts, none lost",
         started.elapsed().as_secs_f64()
     );
