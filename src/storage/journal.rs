@@ -212,6 +212,9 @@ impl Journal {
                 return Poll::Ready(Ok(()));
             }
             self.waiters.borrow_mut().push((lsn, cx.waker().clone()));
+            // The WAL task syncs for waiters when it wakes, but records it wrote before a
+            // switch to `always` bring no new record to wake it.
+            self.nudge_writer();
             Poll::Pending
         })
         .await
