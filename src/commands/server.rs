@@ -68,7 +68,7 @@ fn flushdb<'a>(
     Box::pin(async move {
         flush_mode(&args)?;
         let db = c.db;
-        c.shard.broadcast(|_| ShardOp::FlushDb { db }).await;
+        first_error(c.shard.broadcast(|_| ShardOp::FlushDb { db }).await)?;
         out.ok();
         Ok(())
     })
@@ -83,7 +83,7 @@ fn flushall<'a>(
 ) -> LocalBoxFuture<'a, CmdResult> {
     Box::pin(async move {
         flush_mode(&args)?;
-        c.shard.broadcast(|_| ShardOp::FlushAll).await;
+        first_error(c.shard.broadcast(|_| ShardOp::FlushAll).await)?;
         out.ok();
         Ok(())
     })
@@ -115,7 +115,7 @@ fn swapdb<'a>(
         }
         let (a, b) = (a as usize, b as usize);
         if a != b {
-            c.shard.broadcast(|_| ShardOp::SwapDb { a, b }).await;
+            first_error(c.shard.broadcast(|_| ShardOp::SwapDb { a, b }).await)?;
         }
         out.ok();
         Ok(())

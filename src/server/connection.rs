@@ -442,6 +442,13 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
         }
         Run::Shard(f) => match route(spec, argv, shard.nshards) {
             Route::One(s) if s == shard.id => {
+                // A shard whose WAL failed takes no more writes, here as in `run_batch`.
+                if spec.has(commands::flags::WRITE) {
+                    if let Some(why) = shard.journal().failure() {
+                        pipe.target(client.proto).error(&why);
+                        return;
+                    }
+                }
                 let mut dbs = shard.dbs.borrow_mut();
                 let mut rng = shard.rng.borrow_mut();
                 let mut ctx = ShardCtx {

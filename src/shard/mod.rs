@@ -270,6 +270,11 @@ impl Shard {
 
     /// Executes an op against this shard's state.
     pub fn run_op(&self, op: ShardOp) -> OpResult {
+        if op.writes() {
+            if let Some(why) = self.journal.failure() {
+                return OpResult::Error(why.to_string());
+            }
+        }
         let now = now_ms();
         let mut dbs = self.dbs.borrow_mut();
         match op {

@@ -80,6 +80,20 @@ pub enum ShardOp {
     },
 }
 
+impl ShardOp {
+    /// Whether the op changes data, and so is refused once the shard's WAL has failed.
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            ShardOp::FlushDb { .. }
+                | ShardOp::FlushAll
+                | ShardOp::SwapDb { .. }
+                | ShardOp::Take { .. }
+                | ShardOp::Put { .. }
+        )
+    }
+}
+
 /// A key's value with its absolute expiry (Unix ms), as moved between shards.
 pub type KeyValue = (Value, Option<u64>);
 
