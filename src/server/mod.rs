@@ -245,6 +245,13 @@ async fn shard_main(
         shard.join_mesh(ends).await;
     }
     if let Err(e) = open_storage(&shard, &config) {
+        // The other shards stop too. They must not wait for this one to drain (it never
+        // serves), and must not take their shutdown snapshots: the operator is told to
+        // restore or move files aside, so the data directory has to stay as it was.
+        process
+            .shutdown_save
+            .store(crate::shard::SHUTDOWN_NOSAVE, Ordering::SeqCst);
+        process.drained.fetch_add(1, Ordering::SeqCst);
         process.shutdown.store(true, Ordering::SeqCst);
         return Err(e);
     }
