@@ -143,7 +143,7 @@ pub fn run(config: Config, config_file: std::path::PathBuf) -> Result<(), StartE
     let shards = config.shard_count();
     let addr = listen_addr(&config)?;
     crate::storage::reshard::reshard_if_needed(&config.dir, shards, config.databases)
-        .map_err(|e| StartError(format!("cannot redistribute the data: {e}")))?;
+        .map_err(|e| StartError(format!("cannot load the data: {e}")))?;
     prepare_dir(&config.dir, shards)?;
     // SO_REUSEPORT would let us share the port with another server started by the same
     // user; bind once without it first so a port in use is an error, not a silent split.

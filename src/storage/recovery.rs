@@ -37,7 +37,8 @@ const WAY_OUT: &str = "The server did not start so that nothing is lost silently
     data directory from a backup, or move the damaged file out of the shard's folder to start \
     without the data it holds (`memflux inspect <file>` shows what is in it).";
 
-fn damaged(path: &Path, e: &FormatError) -> RecoveryError {
+/// The error for a file that cannot be read as what it claims to be.
+pub fn damaged(path: &Path, e: &FormatError) -> RecoveryError {
     RecoveryError(format!("{}: {e}. {WAY_OUT}", path.display()))
 }
 
@@ -68,6 +69,8 @@ pub struct Identity {
     pub shards: u32,
 }
 
+/// By the time recovery runs, every shard folder's first file has told `reshard` the
+/// layout (`want.shards`); a file that disagrees was put in a folder by hand or damaged.
 fn check_identity(
     path: &Path,
     kind: &str,
@@ -77,17 +80,16 @@ fn check_identity(
 ) -> Result<(), RecoveryError> {
     if shards != want.shards {
         return Err(RecoveryError(format!(
-            "{}: {kind} was written by a server with {shards} shards, this one has {}. \
-             Start with --shards {shards}, or let the server redistribute the data by starting \
-             it on the whole data directory (it does so when every shard folder is consistent).",
+            "{}: {kind} was written by a server with {shards} shards (shard count at offset 16), \
+             but the data directory is laid out for {}, so the file does not belong here. {WAY_OUT}",
             path.display(),
             want.shards
         )));
     }
     if shard != want.shard {
         return Err(RecoveryError(format!(
-            "{}: {kind} belongs to shard {shard}, found in the folder of shard {}. \
-             Was a shard folder renamed or copied by hand?",
+            "{}: {kind} belongs to shard {shard} (shard id at offset 12), found in the folder of \
+             shard {}. Was a shard folder renamed or copied by hand? {WAY_OUT}",
             path.display(),
             want.shard
         )));

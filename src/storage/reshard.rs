@@ -73,13 +73,15 @@ fn read_head(path: &Path, len: usize) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// The shard count recorded in a shard folder's files, if it has any.
-fn recorded_shards(folder: &Path) -> Result<Option<u32>, String> {
+/// The shard count recorded in a shard folder's files, if it has any, and the file that
+/// recorded it.
+fn recorded_shards(folder: &Path) -> Result<Option<(u32, PathBuf)>, String> {
     let snap = folder.join(SNAPSHOT_FILE);
     if snap.exists() {
         let head = read_head(&snap, format::SNAPSHOT_HEADER_LEN).unwrap_or_default();
-        let h = SnapshotHeader::decode(&head).map_err(|e| format!("{}: {e}", snap.display()))?;
-        return Ok(Some(h.shards));
+        let h =
+            SnapshotHeader::decode(&head).map_err(|e| recovery::damaged(&snap, &e).to_string())?;
+        return Ok(Some((h.shards, snap)));
     }
     let segments = format::list_segments(folder)
         .map_err(|e| format!("cannot list {}: {e}", folder.display()))?;
@@ -88,8 +90,9 @@ fn recorded_shards(folder: &Path) -> Result<Option<u32>, String> {
         if head.len() < format::SEGMENT_HEADER_LEN {
             continue; // an empty last segment; recovery removes it
         }
-        let h = SegmentHeader::decode(&head).map_err(|e| format!("{}: {e}", path.display()))?;
-        return Ok(Some(h.shards));
+        let h =
+            SegmentHeader::decode(&head).map_err(|e| recovery::damaged(&path, &e).to_string())?;
+        return Ok(Some((h.shards, path)));
     }
     Ok(None)
 }
@@ -118,22 +121,25 @@ pub fn reshard_if_needed(
     let mut counts = Vec::new();
     let folders = shard_folders(dir)?;
     for (id, folder) in &folders {
-        if let Some(n) = recorded_shards(folder)? {
-            counts.push((*id, n as usize));
+        if let Some((n, file)) = recorded_shards(folder)? {
+            counts.push((*id, n as usize, file));
         }
     }
-    let Some(&(_, old)) = counts.first() else {
+    let Some((_, old, first)) = counts.first() else {
         return Ok(None);
     };
-    if let Some((id, n)) = counts.iter().find(|(_, n)| *n != old) {
+    let old = *old;
+    if let Some((_, n, file)) = counts.iter().find(|(_, n, _)| *n != old) {
         return Err(format!(
-            "{}: shard folder {id} was written by a server with {n} shards, shard folder {} by one with {old}; \
-             the data directory mixes two layouts and cannot be loaded safely",
-            dir.display(),
-            counts[0].0
+            "{}: written by a server with {n} shards (shard count at offset 16), but {} by one \
+             with {old}: the data directory mixes two layouts and cannot be loaded safely. Restore \
+             the data directory from a backup, or move the files that do not belong out of their \
+             shard folder (`memflux inspect <file>` shows what is in them).",
+            file.display(),
+            first.display()
         ));
     }
-    if let Some((id, _)) = counts.iter().find(|(id, _)| *id >= old) {
+    if let Some((id, _, _)) = counts.iter().find(|(id, _, _)| *id >= old) {
         return Err(format!(
             "{}: shard folder {id} holds data but the data was written with {old} shards",
             dir.display()
