@@ -708,19 +708,29 @@ fn assert_same_state(expected: &State, actual: &State, what: &str) {
         return;
     }
     let name = |(db, k): &(usize, Vec<u8>)| format!("db{db} {:?}", String::from_utf8_lossy(k));
+    let show = |v: &Stored| {
+        format!(
+            "{:?} expiring at {}",
+            String::from_utf8_lossy(&v.value),
+            v.expire_at
+        )
+    };
     let mut diffs = Vec::new();
     for (k, want) in expected {
         match actual.get(k) {
-            None => diffs.push(format!("missing {}: {want:?}", name(k))),
-            Some(got) if got != want => {
-                diffs.push(format!("changed {}: {want:?} -> {got:?}", name(k)))
-            }
+            None => diffs.push(format!("missing {}: {}", name(k), show(want))),
+            Some(got) if got != want => diffs.push(format!(
+                "changed {}: {} -> {}",
+                name(k),
+                show(want),
+                show(got)
+            )),
             Some(_) => {}
         }
     }
     for (k, got) in actual {
         if !expected.contains_key(k) {
-            diffs.push(format!("unexpected {}: {got:?}", name(k)));
+            diffs.push(format!("unexpected {}: {}", name(k), show(got)));
         }
     }
     panic!(
