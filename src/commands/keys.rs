@@ -495,8 +495,7 @@ fn copy(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         ks.remove_slot(old);
     }
     // The copy is a new object: fresh access history, the source's TTL.
-    let new = ks.insert_new(dst, value, now);
-    ks.set_expire(new, expire_at);
+    ks.insert_new_expiring(dst, value, expire_at, now);
     ctx.out.int(1);
     Ok(())
 }

@@ -292,7 +292,17 @@ pub fn unknown_command(argv: &Argv<'_>) -> CmdError {
 /// Runs a shard-local command and writes its reply (or error).
 #[inline]
 pub fn run_shard_command(f: ShardFn, ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) {
-    if let Err(e) = f(ctx, argv) {
+    // Everything the command changes becomes one journal record, so that a crash keeps
+    // all of it or none (MSET, RENAME, MOVE, a SET that also expired the old key...).
+    let journal = ctx.dbs.first().and_then(|ks| ks.journal_handle()).cloned();
+    if let Some(j) = &journal {
+        j.begin_group();
+    }
+    let result = f(ctx, argv);
+    if let Some(j) = &journal {
+        j.end_group();
+    }
+    if let Err(e) = result {
         ctx.out.error(e.message());
     }
 }

@@ -61,8 +61,7 @@ fn overwrite(v: &mut Value, bytes: &[u8]) {
 fn store(ks: &mut Keyspace, key: &[u8], bytes: &[u8], now: u64) -> Slot {
     match ks.lookup(key, now) {
         Some(slot) => {
-            ks.modify(slot, |v| overwrite(v, bytes));
-            ks.set_expire(slot, None);
+            ks.modify_expiring(slot, Some(None), |v| overwrite(v, bytes));
             slot
         }
         None => ks.insert_new(key, Value::Str(bytes.to_vec()), now),
@@ -276,17 +275,17 @@ fn set_generic(
             return Ok(true);
         }
     }
-    let slot = match existing {
-        Some(slot) => {
-            ks.modify(slot, |v| overwrite(v, bytes));
-            slot
-        }
-        None => ks.insert_new(key, Value::Str(bytes.to_vec()), now),
+    // Value and expiry change together, as one journal record.
+    let expire_at = match expire {
+        ExpireOpt::At(at) => Some(Some(at)),
+        ExpireOpt::KeepTtl => None,
+        ExpireOpt::None | ExpireOpt::Persist => Some(None),
     };
-    match expire {
-        ExpireOpt::At(at) => ks.set_expire(slot, Some(at)),
-        ExpireOpt::KeepTtl => {}
-        ExpireOpt::None | ExpireOpt::Persist => ks.set_expire(slot, None),
+    match existing {
+        Some(slot) => ks.modify_expiring(slot, expire_at, |v| overwrite(v, bytes)),
+        None => {
+            ks.insert_new_expiring(key, Value::Str(bytes.to_vec()), expire_at.flatten(), now);
+        }
     }
     Ok(true)
 }
@@ -369,8 +368,7 @@ fn getset(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         Some(slot) => {
             str_ref(&ks.entry(slot).value)?;
             // Swap rather than overwrite: the old value is the reply, no copy needed.
-            let old = ks.replace_value(slot, Value::Str(bytes.to_vec()));
-            ks.set_expire(slot, None);
+            let old = ks.replace_value(slot, Value::Str(bytes.to_vec()), Some(None));
             ctx.out.bulk(str_ref(&old)?);
         }
     }

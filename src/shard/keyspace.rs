@@ -131,6 +131,11 @@ impl Keyspace {
         self.db
     }
 
+    /// The shard's journal (None for keyspaces that journal nothing).
+    pub fn journal_handle(&self) -> Option<&Rc<Journal>> {
+        self.journal.as_ref()
+    }
+
     #[inline]
     fn journal(&self, effect: EffectRef<'_>) {
         if let Some(j) = &self.journal {
@@ -357,7 +362,20 @@ impl Keyspace {
 
     /// Adds a key known to be absent.
     pub fn insert_new(&mut self, key: &[u8], value: Value, now_ms: u64) -> Slot {
+        self.insert_new_expiring(key, value, None, now_ms)
+    }
+
+    /// Adds a key known to be absent, expiring at `expire_at`; journaled as one `Put`, so
+    /// that a crash can never keep the key without its TTL.
+    pub fn insert_new_expiring(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire_at: Option<u64>,
+        now_ms: u64,
+    ) -> Slot {
         let slot = self.insert_raw(key, value, now_ms);
+        self.set_expire_raw(slot, expire_at);
         self.journal_put(slot);
         slot
     }
@@ -393,16 +411,38 @@ impl Keyspace {
         slot
     }
 
-    /// Replaces the value of a live entry, keeping its expiry.
-    pub fn replace_value(&mut self, slot: Slot, value: Value) -> Value {
-        self.modify(slot, |v| std::mem::replace(v, value))
+    /// Replaces the value of a live entry; `expire` as in `modify_expiring`.
+    pub fn replace_value(
+        &mut self,
+        slot: Slot,
+        value: Value,
+        expire: Option<Option<u64>>,
+    ) -> Value {
+        self.modify_expiring(slot, expire, |v| std::mem::replace(v, value))
     }
 
-    /// Changes a value in place, keeping the memory figure right; journals the result.
+    /// Changes a value in place, keeping its expiry and the memory figure right;
+    /// journals the result.
     #[inline]
     pub fn modify<R>(&mut self, slot: Slot, f: impl FnOnce(&mut Value) -> R) -> R {
+        self.modify_expiring(slot, None, f)
+    }
+
+    /// Like `modify`, and when `expire` is `Some` also sets (`Some(Some(ms))`) or clears
+    /// (`Some(None)`) the expiry: one `Put` for both, so that a crash cannot keep half of
+    /// the change.
+    #[inline]
+    pub fn modify_expiring<R>(
+        &mut self,
+        slot: Slot,
+        expire: Option<Option<u64>>,
+        f: impl FnOnce(&mut Value) -> R,
+    ) -> R {
         self.before_change(slot);
         let r = self.modify_raw(slot, f);
+        if let Some(at) = expire {
+            self.set_expire_raw(slot, at);
+        }
         self.journal_put(slot);
         r
     }

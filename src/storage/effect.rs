@@ -30,6 +30,10 @@ pub enum Effect {
     FlushDb { db: u32 },
     /// Databases `a` and `b` traded contents.
     SwapDb { a: u32, b: u32 },
+    /// Everything one command changed, applied together: a record torn by a crash takes
+    /// all of them with it, so no command is ever half recovered. Written by
+    /// `Journal::end_group` (tag `format::GROUP_TAG`); never nested.
+    Group(Vec<Effect>),
 }
 
 /// `Effect` by reference, for journaling without copying keys and values. Variants and
@@ -69,6 +73,7 @@ impl Effect {
             Effect::Expire { .. } => "expire",
             Effect::FlushDb { .. } => "flushdb",
             Effect::SwapDb { .. } => "swapdb",
+            Effect::Group(_) => "group",
         }
     }
 
@@ -110,6 +115,11 @@ impl Effect {
             Effect::SwapDb { a, b } => {
                 let (a, b) = (db(a)?, db(b)?);
                 crate::shard::keyspace::swap_dbs(dbs, a, b);
+            }
+            Effect::Group(effects) => {
+                for effect in effects {
+                    effect.apply(dbs)?;
+                }
             }
         }
         Ok(())
@@ -170,5 +180,11 @@ mod tests {
             EffectRef::SwapDb { a: 0, b: 9 },
             Effect::SwapDb { a: 0, b: 9 },
         );
+    }
+
+    #[test]
+    fn group_tag_is_the_group_variant() {
+        let bytes = bincode::encode_to_vec(Effect::Group(Vec::new()), BINCODE).unwrap();
+        assert_eq!(bytes, [crate::storage::format::GROUP_TAG, 0]);
     }
 }

@@ -185,6 +185,10 @@ fn header_crc(b: &[u8], crc_at: usize) -> u32 {
 //  16  payload  [u8; len]   bincode of `Effect`
 pub const RECORD_HEADER_LEN: usize = 16;
 
+/// The bincode tag of `Effect::Group`, whose records `Journal::end_group` assembles by
+/// hand: this byte, the effect count (bincode varint), then the effects.
+pub const GROUP_TAG: u8 = 5;
+
 /// Appends one record with an already-encoded payload at the end of `buf`.
 ///
 /// The payload is encoded by the caller straight into `buf` after a reserved header (see

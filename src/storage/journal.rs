@@ -39,6 +39,17 @@ pub struct Journal {
     bytes_since_snapshot: Cell<u64>,
     /// Records journaled since the last snapshot began (INFO's changes since last save).
     changes_since_snapshot: Cell<u64>,
+    /// The command whose effects are being gathered into one record, if one is.
+    group: Cell<Option<Group>>,
+}
+
+/// Where an open group's record stands in `pending`.
+#[derive(Clone, Copy)]
+struct Group {
+    /// Offset of the group's record; None until its first effect.
+    start: Option<usize>,
+    /// Effects gathered so far.
+    effects: u32,
 }
 
 impl Journal {
@@ -57,6 +68,7 @@ impl Journal {
             failure: RefCell::new(None),
             bytes_since_snapshot: Cell::new(0),
             changes_since_snapshot: Cell::new(0),
+            group: Cell::new(None),
         })
     }
 
@@ -78,16 +90,97 @@ impl Journal {
         if !self.enabled || self.muted.get() {
             return;
         }
-        let lsn = self.next_lsn.get();
-        self.next_lsn.set(lsn + 1);
+        if let Some(group) = self.group.get() {
+            self.append_to_group(group, effect);
+            return;
+        }
+        let lsn = self.take_lsn();
         let mut pending = self.pending.borrow_mut();
         let before = pending.len();
         format::encode_record(&mut pending, lsn, effect);
+        self.count_record(pending.len() - before);
+        drop(pending);
+        self.wake_writer();
+    }
+
+    /// Starts gathering the effects of one command: until `end_group`, they go into a
+    /// single record, so that recovery applies all of them or (when a crash tore the
+    /// record) none. Costs nothing for a command that changes nothing.
+    #[inline]
+    pub fn begin_group(&self) {
+        if self.enabled && !self.muted.get() {
+            self.group.set(Some(Group {
+                start: None,
+                effects: 0,
+            }));
+        }
+    }
+
+    /// Closes the group `begin_group` opened and seals its record. One effect stays a
+    /// plain record; several become one `Effect::Group` record.
+    #[inline]
+    pub fn end_group(&self) {
+        let Some(Group {
+            start: Some(start),
+            effects,
+        }) = self.group.take()
+        else {
+            return;
+        };
+        let mut pending = self.pending.borrow_mut();
+        let payload = start + format::RECORD_HEADER_LEN;
+        if effects > 1 {
+            // The payload is `Effect::Group`'s tag, a one-byte count placeholder and the
+            // effects; bincode writes a count of 251 or more in more bytes.
+            let mut count = [0u8; 9];
+            let n = bincode::encode_into_slice(effects as u64, &mut count, format::BINCODE)
+                .expect("a u64 fits in 9 bytes");
+            pending.splice(payload + 1..payload + 2, count[..n].iter().copied());
+        }
+        let lsn = self.next_lsn.get() - 1;
+        format::seal_record(&mut pending, start, lsn);
+        self.count_record(pending.len() - start);
+        drop(pending);
+        self.wake_writer();
+    }
+
+    fn append_to_group(&self, mut group: Group, effect: &EffectRef<'_>) {
+        let mut pending = self.pending.borrow_mut();
+        match group.start {
+            None => {
+                // The first effect: a record header to fill in at the end, then the effect.
+                self.take_lsn();
+                group.start = Some(pending.len());
+                pending.extend_from_slice(&[0u8; format::RECORD_HEADER_LEN]);
+            }
+            Some(start) if group.effects == 1 => {
+                // A second effect: the record becomes a group; the tag and the count go in
+                // front of the first effect.
+                let at = start + format::RECORD_HEADER_LEN;
+                pending.splice(at..at, [format::GROUP_TAG, 0]);
+            }
+            Some(_) => {}
+        }
+        bincode::encode_into_std_write(effect, &mut *pending, format::BINCODE)
+            .expect("encoding into a Vec");
+        group.effects += 1;
+        self.group.set(Some(group));
+    }
+
+    fn take_lsn(&self) -> u64 {
+        let lsn = self.next_lsn.get();
+        self.next_lsn.set(lsn + 1);
+        lsn
+    }
+
+    fn count_record(&self, bytes: usize) {
         self.bytes_since_snapshot
-            .set(self.bytes_since_snapshot.get() + (pending.len() - before) as u64);
+            .set(self.bytes_since_snapshot.get() + bytes as u64);
         self.changes_since_snapshot
             .set(self.changes_since_snapshot.get() + 1);
-        drop(pending);
+    }
+
+    fn wake_writer(&self) {
         if let Some(w) = self.writer.borrow_mut().take() {
             w.wake();
         }
@@ -224,6 +317,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::effect::Effect;
     use crate::storage::format::{read_record, RecordStep};
 
     #[test]
@@ -243,6 +337,65 @@ mod tests {
         };
         assert_eq!(lsn, 6);
         assert!(j.take_pending().is_none());
+    }
+
+    fn decode(bytes: &[u8]) -> Vec<(u64, Effect)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let RecordStep::Record { lsn, payload, next } = read_record(bytes, at) {
+            let (e, used): (Effect, usize) =
+                bincode::decode_from_slice(payload, format::BINCODE).unwrap();
+            assert_eq!(used, payload.len());
+            out.push((lsn, e));
+            at = next;
+        }
+        assert_eq!(at, bytes.len(), "every byte is a whole record");
+        out
+    }
+
+    #[test]
+    fn a_group_is_one_record_and_one_lsn() {
+        let j = Journal::new(true, 1);
+        let del = |k: &'static [u8]| EffectRef::Del { db: 0, key: k };
+        // Nothing changed: no record.
+        j.begin_group();
+        j.end_group();
+        // One effect: a plain record.
+        j.begin_group();
+        j.append(&del(b"a"));
+        j.end_group();
+        // Two effects: one group record.
+        j.begin_group();
+        j.append(&del(b"b"));
+        j.append(&EffectRef::FlushDb { db: 3 });
+        j.end_group();
+        // Outside a group, one record per effect again.
+        j.append(&del(b"c"));
+        // Enough effects that the count takes more than one byte.
+        j.begin_group();
+        for _ in 0..300 {
+            j.append(&del(b"d"));
+        }
+        j.end_group();
+        assert_eq!(j.last_lsn(), 4);
+        let (bytes, last) = j.take_pending().unwrap();
+        assert_eq!(last, 4);
+        let records = decode(&bytes);
+        let owned = |k: &[u8]| Effect::Del {
+            db: 0,
+            key: k.to_vec(),
+        };
+        assert_eq!(records[0], (1, owned(b"a")));
+        assert_eq!(
+            records[1],
+            (
+                2,
+                Effect::Group(vec![owned(b"b"), Effect::FlushDb { db: 3 }])
+            )
+        );
+        assert_eq!(records[2], (3, owned(b"c")));
+        assert_eq!(records[3], (4, Effect::Group(vec![owned(b"d"); 300])));
+        assert_eq!(records.len(), 4);
     }
 
     #[test]
