@@ -1458,6 +1458,15 @@ mod tests {
         assert_eq!(dumped[3]["key_hex"], "ff00");
         assert_eq!(dumped[3]["value_hex"], "fe");
         assert!(dumped[0]["expire_at"].is_null());
+
+        // The same bytes left over as a temporary snapshot.
+        let tmp_path = tmp.path().join(SNAPSHOT_TMP_FILE);
+        std::fs::rename(&path, &tmp_path).unwrap();
+        let r = inspect(&tmp_path, None).unwrap();
+        let s = r.snapshot.as_ref().unwrap();
+        assert!(s.temporary && s.end_marker_verified);
+        assert_eq!(s.entries, 4);
+        assert!(text(&r).contains("temporary snapshot"));
     }
 
     #[test]
