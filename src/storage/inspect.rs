@@ -32,7 +32,8 @@
 //!   `Effect::name`, `valid_bytes` (the length of the valid prefix), `damage` [..].
 //! * `shards` (for a folder): one per shard folder: `dir`, `shard`, `snapshot`,
 //!   `snapshot_tmp` {`file`, `bytes`} when one is left over, `segments` [..], `lsn`
-//!   {`snapshot`, `wal_first`, `wal_last`, `last`, `continuous`}; and `totals` {`shards`,
+//!   {`snapshot`, `wal_first`, `wal_last`, `last`, `continuous` (null when the snapshot
+//!   header is unreadable)}; and `totals` {`shards`,
 //!   `snapshots`, `segments`, `bytes`, `snapshot_keys`, `expiring`, `wal_records`, `ops`,
 //!   `types`, `databases`}; `reshard` {`dir`, `complete`} when a `.reshard` staging folder
 //!   exists.
@@ -307,8 +308,9 @@ pub struct LsnSummary {
     pub wal_last: Option<u64>,
     /// The last LSN recovery would reach.
     pub last: u64,
-    /// No record missing between the snapshot and the segments, nor between segments.
-    pub continuous: bool,
+    /// No record missing between the snapshot and the segments, nor between segments;
+    /// `None` when the snapshot's header is unreadable, so what it covers is unknown.
+    pub continuous: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -582,8 +584,9 @@ impl Inspector<'_> {
             .map(|h| h.lsn);
         // Recovery's rule: records up to the last LSN reached are skipped, the next one
         // must follow it directly.
+        let snapshot_unreadable = snapshot.as_ref().is_some_and(|s| s.header.is_none());
         let mut last = snapshot_lsn.unwrap_or(0);
-        let mut continuous = true;
+        let mut continuous = !snapshot_unreadable;
         for seg in &segments {
             let (Some(first), Some(end)) = (seg.first_lsn, seg.last_lsn) else {
                 continue;
@@ -591,7 +594,7 @@ impl Inspector<'_> {
             if end <= last {
                 continue;
             }
-            if first > last + 1 {
+            if first > last + 1 && !snapshot_unreadable {
                 continuous = false;
                 problems.push(Damage::new(
                     Path::new(&seg.file),
@@ -617,7 +620,7 @@ impl Inspector<'_> {
                 wal_first: segments.iter().find_map(|s| s.first_lsn),
                 wal_last: segments.iter().rev().find_map(|s| s.last_lsn),
                 last,
-                continuous,
+                continuous: (!snapshot_unreadable).then_some(continuous),
             },
             segments,
         };
@@ -1261,10 +1264,10 @@ fn shard_text(out: &mut String, s: &ShardReport) {
         out,
         "  LSN: {snapshot}, {wal}, recovery reaches {}; {}",
         l.last,
-        if l.continuous {
-            "continuous"
-        } else {
-            "GAPS (see below)"
+        match l.continuous {
+            Some(true) => "continuous",
+            Some(false) => "GAPS (see below)",
+            None => "continuity unknown (the snapshot header is unreadable)",
         }
     );
 }
@@ -1611,7 +1614,7 @@ mod tests {
             (shard.lsn.snapshot, shard.lsn.wal_first, shard.lsn.wal_last),
             (Some(4), Some(3), Some(8))
         );
-        assert_eq!((shard.lsn.last, shard.lsn.continuous), (8, true));
+        assert_eq!((shard.lsn.last, shard.lsn.continuous), (8, Some(true)));
         assert_eq!(shard.snapshot_tmp.as_ref().unwrap().bytes, 7);
         let t = r.totals.as_ref().unwrap();
         assert_eq!((t.snapshot_keys, t.wal_records, t.segments), (1, 6, 2));
@@ -1628,8 +1631,19 @@ mod tests {
             "{:?}",
             r.damage
         );
-        assert!(!r.shards.unwrap()[0].lsn.continuous);
+        assert_eq!(r.shards.unwrap()[0].lsn.continuous, Some(false));
         std::fs::remove_file(dir.join(format::segment_name(3))).unwrap();
+
+        // An unreadable snapshot header: what it covers is unknown, so no gap is claimed.
+        let snap = std::fs::read(dir.join(SNAPSHOT_FILE)).unwrap();
+        let mut bad = snap.clone();
+        bad[25] ^= 1;
+        std::fs::write(dir.join(SNAPSHOT_FILE), &bad).unwrap();
+        let r = inspect(&dir, None).unwrap();
+        let kinds: Vec<&str> = r.damage.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, vec!["bad_header"]);
+        assert_eq!(r.shards.unwrap()[0].lsn.continuous, None);
+        std::fs::write(dir.join(SNAPSHOT_FILE), &snap).unwrap();
 
         // A torn tail is damage recovery refuses when it is not in the last segment.
         let path = dir.join(format::segment_name(1));
