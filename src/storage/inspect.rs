@@ -185,7 +185,8 @@ impl Damage {
             ),
             "torn_header" => s.push_str(
                 ". Left by a crash while the segment was being created; recovery removes it \
-                 when it is the last segment",
+                 when it is the last segment. On a running server it can also be a segment \
+                 being created right now",
             ),
             _ => s.push_str(". Recovery refuses to start on this file"),
         }
