@@ -23,7 +23,8 @@
 //! * [`config`] — `config.json` and the CLI flags that override it.
 //! * [`util`] — glob matching and number parsing/formatting with Redis's rules.
 //!
-//! The `memflux` binary (`src/main.rs`) only parses flags and calls [`server::run`].
+//! The `memflux` binary (`src/main.rs`) only parses flags and calls [`server::run`], or
+//! [`storage::inspect::run`] for `memflux inspect`.
 
 pub mod commands;
 pub mod config;

@@ -9,6 +9,7 @@
 
 use bincode::{Decode, Encode};
 
+use super::format::BINCODE;
 use crate::shard::keyspace::Keyspace;
 use crate::shard::value::Value;
 
@@ -77,6 +78,16 @@ impl Effect {
         }
     }
 
+    /// Decodes a record's payload; the reason when it is not exactly one `Effect`.
+    pub fn decode(payload: &[u8]) -> Result<Effect, String> {
+        let (effect, used): (Effect, usize) = bincode::decode_from_slice(payload, BINCODE)
+            .map_err(|e| format!("undecodable record: {e}"))?;
+        if used != payload.len() {
+            return Err("record has trailing bytes".into());
+        }
+        Ok(effect)
+    }
+
     /// Applies the effect during recovery. The keyspaces must not journal (they are being
     /// rebuilt from the journal) and expiry is not evaluated: the log already holds the
     /// deletions that expiry caused, in order.
@@ -129,7 +140,6 @@ impl Effect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::format::BINCODE;
 
     fn same_bytes(by_ref: EffectRef<'_>, owned: Effect) {
         let a = bincode::encode_to_vec(&by_ref, BINCODE).unwrap();

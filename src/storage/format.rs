@@ -278,6 +278,77 @@ pub fn valid_record_after(data: &[u8], bad: usize, last_lsn: u64) -> Option<usiz
     None
 }
 
+/// One step of [`RecordWalker`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Walked<'a> {
+    /// A whole record with a valid checksum, starting at `offset`.
+    Record {
+        offset: usize,
+        lsn: u64,
+        payload: &'a [u8],
+    },
+    /// Clean end of data.
+    End,
+    /// The bytes from `offset` on are not a whole valid record. `valid_after` is the offset
+    /// of a valid record with a higher LSN further on (damage in the middle of the log);
+    /// `None` means nothing valid follows: a torn tail, if the segment is the last one.
+    Bad {
+        offset: usize,
+        reason: String,
+        valid_after: Option<usize>,
+    },
+}
+
+/// Walks the records of a whole segment (header included) in order, as recovery reads
+/// them, and tells a torn tail from damage in the middle. Recovery and `memflux inspect`
+/// both read segments through it, so they judge a damaged file alike.
+pub struct RecordWalker<'a> {
+    data: &'a [u8],
+    offset: usize,
+    /// The highest LSN known so far: before the segment, then the highest one walked.
+    last_lsn: u64,
+}
+
+impl<'a> RecordWalker<'a> {
+    /// Starts after the segment header. `last_lsn` is the highest LSN known before this
+    /// segment (0 if none): only records above it count as valid data after a bad one.
+    pub fn new(data: &'a [u8], last_lsn: u64) -> Self {
+        RecordWalker {
+            data,
+            offset: SEGMENT_HEADER_LEN.min(data.len()),
+            last_lsn,
+        }
+    }
+
+    /// Offset of the next record: after `End` the length of the data, after `Bad` the
+    /// offset of the bad bytes (the length of the valid prefix).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The next record. After `End` or `Bad` it returns the same again.
+    pub fn next_record(&mut self) -> Walked<'a> {
+        match read_record(self.data, self.offset) {
+            RecordStep::Record { lsn, payload, next } => {
+                let offset = self.offset;
+                self.offset = next;
+                self.last_lsn = self.last_lsn.max(lsn);
+                Walked::Record {
+                    offset,
+                    lsn,
+                    payload,
+                }
+            }
+            RecordStep::End => Walked::End,
+            RecordStep::Bad { offset, reason } => Walked::Bad {
+                offset,
+                reason,
+                valid_after: valid_record_after(self.data, offset, self.last_lsn),
+            },
+        }
+    }
+}
+
 // Format: snapshot header, 48 bytes.
 //   0  magic       [u8; 8] = "MFLXSNP\n"
 //   8  version     u32     = FORMAT_VERSION
@@ -451,6 +522,56 @@ mod tests {
         bad[RECORD_HEADER_LEN + 1] ^= 0x40;
         assert!(matches!(read_record(&bad, 0), RecordStep::Bad { .. }));
         assert_eq!(valid_record_after(&bad, 0, 0), Some(next));
+    }
+
+    #[test]
+    fn walker_tells_a_torn_tail_from_damage_in_the_middle() {
+        let header = SegmentHeader {
+            shard: 0,
+            shards: 1,
+            first_lsn: 5,
+        };
+        let mut seg = header.encode().to_vec();
+        let mut starts = Vec::new();
+        for lsn in 5..8 {
+            starts.push(seg.len());
+            encode_record(&mut seg, lsn, &(lsn, b"payload".to_vec()));
+        }
+        fn walk(data: &[u8]) -> (Vec<(u64, usize)>, Walked<'_>, usize) {
+            let mut w = RecordWalker::new(data, 4);
+            let mut lsns = Vec::new();
+            loop {
+                match w.next_record() {
+                    Walked::Record { lsn, offset, .. } => lsns.push((lsn, offset)),
+                    other => return (lsns, other, w.offset()),
+                }
+            }
+        }
+        let (lsns, end, at) = walk(&seg);
+        assert_eq!(lsns, vec![(5, starts[0]), (6, starts[1]), (7, starts[2])]);
+        assert_eq!((end, at), (Walked::End, seg.len()));
+        // Cut inside the last record: torn, nothing valid after it.
+        let (lsns, end, at) = walk(&seg[..seg.len() - 3]);
+        assert_eq!(lsns.len(), 2);
+        assert!(
+            matches!(end, Walked::Bad { offset, valid_after: None, .. } if offset == starts[2])
+        );
+        assert_eq!(at, starts[2]);
+        // A flipped byte in the middle record: valid data follows.
+        let mut bad = seg.clone();
+        bad[starts[1] + RECORD_HEADER_LEN + 2] ^= 1;
+        let (lsns, end, _) = walk(&bad);
+        assert_eq!(lsns.len(), 1);
+        let Walked::Bad {
+            offset,
+            reason,
+            valid_after,
+        } = end
+        else {
+            panic!("{end:?}")
+        };
+        assert_eq!((offset, valid_after), (starts[1], Some(starts[2])));
+        assert!(reason.contains("checksum"), "{reason}");
     }
 
     #[test]

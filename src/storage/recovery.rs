@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use super::effect::Effect;
 use super::format::{
-    self, FormatError, RecordStep, SegmentHeader, BINCODE, SEGMENT_HEADER_LEN, SNAPSHOT_FILE,
+    self, FormatError, RecordWalker, SegmentHeader, Walked, SEGMENT_HEADER_LEN, SNAPSHOT_FILE,
     SNAPSHOT_TMP_FILE,
 };
 use super::snapshot::SnapshotReader;
@@ -223,15 +223,18 @@ fn replay_segment(
     }
     let header = SegmentHeader::decode(&data).map_err(|e| damaged(path, &e))?;
     check_identity(path, "the WAL segment", header.shard, header.shards, want)?;
-    let mut offset = SEGMENT_HEADER_LEN;
+    let mut walker = RecordWalker::new(&data, *last_lsn);
     loop {
-        match format::read_record(&data, offset) {
-            RecordStep::End => break,
-            RecordStep::Record { lsn, payload, next } => {
+        match walker.next_record() {
+            Walked::End => break,
+            Walked::Record {
+                offset,
+                lsn,
+                payload,
+            } => {
                 if lsn <= *last_lsn {
                     // Already in the snapshot (a segment the snapshot covers but that was
                     // not deleted yet).
-                    offset = next;
                     continue;
                 }
                 if lsn != *last_lsn + 1 {
@@ -248,31 +251,22 @@ fn replay_segment(
                         ),
                     ));
                 }
-                let (effect, used): (Effect, usize) = bincode::decode_from_slice(payload, BINCODE)
-                    .map_err(|e| {
-                        damaged(
-                            path,
-                            &FormatError::new(offset as u64, format!("undecodable record: {e}")),
-                        )
-                    })?;
-                if used != payload.len() {
-                    return Err(damaged(
-                        path,
-                        &FormatError::new(offset as u64, "record has trailing bytes"),
-                    ));
-                }
+                let effect = Effect::decode(payload)
+                    .map_err(|why| damaged(path, &FormatError::new(offset as u64, why)))?;
                 effect.apply(dbs).map_err(|why| {
                     RecoveryError(format!("{} at offset {offset}: {why}", path.display()))
                 })?;
                 *last_lsn = lsn;
                 out.records_replayed += 1;
-                offset = next;
             }
-            RecordStep::Bad { offset: at, reason } => {
-                let later = format::valid_record_after(&data, at, *last_lsn);
-                if !is_last || later.is_some() {
+            Walked::Bad {
+                offset: at,
+                reason,
+                valid_after,
+            } => {
+                if !is_last || valid_after.is_some() {
                     let mut reason = reason;
-                    if let Some(l) = later {
+                    if let Some(l) = valid_after {
                         reason.push_str(&format!(", with valid records after it (at offset {l})"));
                     } else {
                         reason.push_str(" in a segment that is not the last one");
@@ -292,7 +286,6 @@ fn replay_segment(
                     .and_then(|_| f.sync_all())
                     .map_err(|e| io_error(path, "truncate", e))?;
                 out.truncated.push(warning);
-                offset = at;
                 break;
             }
         }
@@ -301,6 +294,6 @@ fn replay_segment(
         seq: 0,
         path: path.clone(),
         first_lsn: header.first_lsn,
-        bytes: offset as u64,
+        bytes: walker.offset() as u64,
     }))
 }

@@ -27,8 +27,10 @@ use super::snapshot::SnapshotSink;
 use crate::shard::keyspace::Keyspace;
 use crate::shard::{now_ms, shard_of};
 
-const STAGING: &str = ".reshard";
-const COMPLETE: &str = "COMPLETE";
+/// The staging folder under the data directory while data moves to a new shard count.
+pub const STAGING: &str = ".reshard";
+/// The marker in the staging folder that says every new snapshot is whole.
+pub const COMPLETE: &str = "COMPLETE";
 
 /// What a redistribution did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +41,7 @@ pub struct Resharded {
 }
 
 /// The numeric shard folders under `dir`, sorted.
-fn shard_folders(dir: &Path) -> Result<Vec<(usize, PathBuf)>, String> {
+pub fn shard_folders(dir: &Path) -> Result<Vec<(usize, PathBuf)>, String> {
     let mut out = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
