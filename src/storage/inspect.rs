@@ -29,7 +29,8 @@
 //! * `segment` (for a segment path): `file`, `bytes`, `seq`, `header` {`magic`,
 //!   `format_version`, `shard`, `shards`, `first_lsn`}, `records`, `first_lsn`,
 //!   `last_lsn` (of the records found), `ops` {op: records} with the names of
-//!   `Effect::name`, `valid_bytes` (the length of the valid prefix), `damage` [..].
+//!   `Effect::name` (a `group` record, one command's effects together, counts as `group`
+//!   and once per effect it holds), `valid_bytes` (the length of the valid prefix), `damage` [..].
 //! * `shards` (for a folder): one per shard folder: `dir`, `shard`, `snapshot`,
 //!   `snapshot_tmp` {`file`, `bytes`} when one is left over, `segments` [..], `lsn`
 //!   {`snapshot`, `wal_first`, `wal_last`, `last`, `continuous` (null when the snapshot
@@ -42,7 +43,8 @@
 //! `{"shard","db","key","type","value","expire_at"}`, for every WAL record
 //! `{"shard","lsn","offset","op",...}` with the effect's fields (`db`, `key`, `type`,
 //! `value`, `expire_at` for `put`; `db`, `key` for `del`; `db`, `key`, `expire_at` for
-//! `expire`; `db` for `flushdb`; `a`, `b` for `swapdb`). `expire_at` is Unix ms or null.
+//! `expire`; `db` for `flushdb`; `a`, `b` for `swapdb`; `effects`, a list of such objects
+//! without `shard`/`lsn`/`offset`, for `group`). `expire_at` is Unix ms or null.
 //! Keys and values are JSON strings when they are valid UTF-8; otherwise the field is
 //! named `key_hex` / `value_hex` and holds the bytes as lowercase hex. Values are printed
 //! whole. A folder prints each shard's snapshot entries, then its records in log order.
@@ -791,7 +793,13 @@ impl Inspector<'_> {
                     report.first_lsn.get_or_insert(lsn);
                     report.last_lsn = Some(lsn);
                     report.records += 1;
+                    // A group counts once as a group and once per effect it holds.
                     *report.ops.entry(effect.name()).or_default() += 1;
+                    if let Effect::Group(effects) = &effect {
+                        for e in effects {
+                            *report.ops.entry(e.name()).or_default() += 1;
+                        }
+                    }
                     self.emit(|| record_line(header.shard, lsn, offset, &effect))?;
                 }
                 Walked::Bad {
@@ -1038,6 +1046,12 @@ fn record_line(shard: u32, lsn: u64, offset: usize, effect: &Effect) -> Map<Stri
     line.insert("shard".into(), shard.into());
     line.insert("lsn".into(), lsn.into());
     line.insert("offset".into(), offset.into());
+    effect_fields(&mut line, effect);
+    line
+}
+
+/// `op` and the effect's own fields; a group lists its effects under `effects`.
+fn effect_fields(line: &mut Map<String, Json>, effect: &Effect) {
     line.insert("op".into(), effect.name().into());
     match effect {
         Effect::Put {
@@ -1047,17 +1061,17 @@ fn record_line(shard: u32, lsn: u64, offset: usize, effect: &Effect) -> Map<Stri
             expire_at,
         } => {
             line.insert("db".into(), (*db).into());
-            put_bytes(&mut line, "key", key);
-            put_value(&mut line, value);
+            put_bytes(line, "key", key);
+            put_value(line, value);
             line.insert("expire_at".into(), expire_json(*expire_at));
         }
         Effect::Del { db, key } => {
             line.insert("db".into(), (*db).into());
-            put_bytes(&mut line, "key", key);
+            put_bytes(line, "key", key);
         }
         Effect::Expire { db, key, at } => {
             line.insert("db".into(), (*db).into());
-            put_bytes(&mut line, "key", key);
+            put_bytes(line, "key", key);
             line.insert("expire_at".into(), expire_json(*at));
         }
         Effect::FlushDb { db } => {
@@ -1067,8 +1081,18 @@ fn record_line(shard: u32, lsn: u64, offset: usize, effect: &Effect) -> Map<Stri
             line.insert("a".into(), (*a).into());
             line.insert("b".into(), (*b).into());
         }
+        Effect::Group(effects) => {
+            let inner = effects
+                .iter()
+                .map(|e| {
+                    let mut m = Map::new();
+                    effect_fields(&mut m, e);
+                    Json::Object(m)
+                })
+                .collect();
+            line.insert("effects".into(), Json::Array(inner));
+        }
     }
-    line
 }
 
 fn average(total: u64, n: u64) -> f64 {
