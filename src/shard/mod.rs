@@ -238,11 +238,17 @@ impl Shard {
                     return OpResult::Error("ERR Background save already in progress".into());
                 }
                 let shard = self.clone();
-                glommio::spawn_local(async move {
+                let mut save = Box::pin(async move {
                     shard.storage().snapshot_idle().await;
                     let _ = shard.storage().snapshot(&shard.dbs).await;
-                })
-                .detach();
+                });
+                // Run it up to its first await here: a snapshot that can start takes its
+                // point in time before the reply leaves, as a fork would, so that every
+                // write acknowledged before "Background saving started" is in it and
+                // none sent after it.
+                if futures_lite::future::poll_once(&mut save).await.is_none() {
+                    glommio::spawn_local(save).detach();
+                }
                 OpResult::Bool(running)
             }
             op => self.run_op(op),
