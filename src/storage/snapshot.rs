@@ -109,18 +109,33 @@ impl<R: Read> Read for Tap<R> {
 }
 
 /// Counts the bytes read through it.
+/// Counts the bytes read through it and keeps the last four: the LZ4 decoder takes a
+/// frame cut inside its 4-byte end mark for a whole one, so the reader checks the mark
+/// itself.
 struct Counted<R> {
     inner: R,
     read: u64,
+    tail: [u8; 4],
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
+        let got = &buf[..n];
+        if n >= 4 {
+            self.tail.copy_from_slice(&got[n - 4..]);
+        } else {
+            self.tail.rotate_left(n);
+            self.tail[4 - n..].copy_from_slice(got);
+        }
         Ok(n)
     }
 }
+
+/// The end mark of an LZ4 frame written without a content checksum, as `SnapshotSink`
+/// writes them.
+const LZ4_END_MARK: [u8; 4] = [0; 4];
 
 /// One key read back from a snapshot.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +174,7 @@ impl<R: Read> SnapshotReader<R> {
                 inner: FrameDecoder::new(Counted {
                     inner: input,
                     read: 0,
+                    tail: [0xff; 4],
                 }),
                 read: 0,
                 crc: crc32fast::Hasher::new(),
@@ -228,7 +244,12 @@ impl<R: Read> SnapshotReader<R> {
                 }
                 let mut rest = [0u8; 1];
                 match self.items.read(&mut rest) {
-                    Ok(0) => {}
+                    Ok(0) if self.items.inner.get_ref().tail == LZ4_END_MARK => {}
+                    Ok(0) => {
+                        return Err(self.error(
+                            "snapshot is truncated: its LZ4 frame's end mark is missing".into(),
+                        ))
+                    }
                     Ok(_) => return Err(self.error("data after the snapshot's end marker".into())),
                     Err(e) => return Err(self.error(format!("snapshot frame is corrupt: {e}"))),
                 }
@@ -310,9 +331,10 @@ mod tests {
             .map(|(d, k, v, e)| (*d, k.as_slice(), v.as_slice(), *e))
             .collect();
         let file = build(&refs);
-        // The last 4 bytes are the LZ4 frame's end mark; everything before them is content
-        // that the end marker and checksum vouch for.
-        for cut in [file.len() - 5, file.len() - 9, file.len() / 2, 60] {
+        // Cuts inside the frame's 4-byte end mark too.
+        let mut cuts = vec![file.len() - 5, file.len() - 9, file.len() / 2, 60];
+        cuts.extend((1..=4).map(|k| file.len() - k));
+        for cut in cuts {
             let Err(err) = read_all(&file[..cut]) else {
                 panic!("cut at {cut} of {} went unnoticed", file.len())
             };
