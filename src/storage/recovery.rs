@@ -224,6 +224,8 @@ fn replay_segment(
     let header = SegmentHeader::decode(&data).map_err(|e| damaged(path, &e))?;
     check_identity(path, "the WAL segment", header.shard, header.shards, want)?;
     let mut walker = RecordWalker::new(&data, *last_lsn);
+    let started = Instant::now();
+    let mut last_report = started;
     loop {
         match walker.next_record() {
             Walked::End => break,
@@ -258,6 +260,17 @@ fn replay_segment(
                 })?;
                 *last_lsn = lsn;
                 out.records_replayed += 1;
+                if out.records_replayed % 4096 == 0 && last_report.elapsed().as_secs() >= 2 {
+                    last_report = Instant::now();
+                    let secs = started.elapsed().as_secs_f64();
+                    tracing::info!(
+                        shard = want.shard,
+                        "replaying {}: {} records so far, {:.1} MB/s",
+                        path.display(),
+                        out.records_replayed,
+                        offset as f64 / secs / 1e6
+                    );
+                }
             }
             Walked::Bad {
                 offset: at,
