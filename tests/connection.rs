@@ -615,3 +615,30 @@ fn reset_restores_a_fresh_connection() {
     );
     assert_eq!(call(&mut r, &["RESET", "x"]), arity_err("reset"));
 }
+
+/// Each request read by a connection used to leave a waker behind in the shard's
+/// shutdown event; glommio counts a task's wakers in an i16, so the 32768th read of one
+/// connection panicked its whole shard.
+#[test]
+fn a_connection_outlives_many_thousands_of_requests() {
+    // No syncs to wait for: the test is about the number of reads.
+    let server = Server::start_with(2, &["--durability", "no"]);
+    let mut con = server.con();
+    let keys = [
+        keys_on_shard(0, 2, 1, "long:"),
+        keys_on_shard(1, 2, 1, "long:"),
+    ]
+    .concat();
+    for i in 0..40_000u32 {
+        // One request per round trip, so that every one is a read of its own.
+        let key = &keys[i as usize % 2];
+        let n: u32 = redis::cmd("INCR").arg(key).query(&mut con).unwrap();
+        assert_eq!(n, i / 2 + 1);
+    }
+    // Both shards still answer, on a new connection too.
+    let mut other = server.con();
+    for key in &keys {
+        let v: u32 = redis::cmd("GET").arg(key).query(&mut other).unwrap();
+        assert_eq!(v, 20_000);
+    }
+}

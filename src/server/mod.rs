@@ -15,7 +15,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use glommio::net::TcpListener;
@@ -48,10 +48,46 @@ pub struct StartError(pub String);
 
 /// A one-shot, per-core event that any number of tasks can wait for (shutdown of a core,
 /// closing of one client).
+///
+/// A connection waits for it once per read, racing the read, and drops the wait when
+/// the read wins; each wait therefore takes its waker out again when dropped. (Keeping
+/// them made the list grow by one waker per read, and glommio counts a task's wakers
+/// in an i16: after 32767 reads one connection's clones panicked its shard.)
 #[derive(Default)]
 pub struct Event {
     fired: Cell<bool>,
-    waiters: RefCell<Vec<Waker>>,
+    waiters: RefCell<hashbrown::HashMap<u64, Waker>>,
+    next_id: Cell<u64>,
+}
+
+/// One task's wait for an `Event`.
+struct EventWait<'a> {
+    event: &'a Event,
+    id: u64,
+}
+
+impl std::future::Future for EventWait<'_> {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.event.fired.get() {
+            return Poll::Ready(());
+        }
+        let mut waiters = self.event.waiters.borrow_mut();
+        match waiters.get_mut(&self.id) {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            Some(w) => w.clone_from(cx.waker()),
+            None => {
+                waiters.insert(self.id, cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        self.event.waiters.borrow_mut().remove(&self.id);
+    }
 }
 
 impl std::fmt::Debug for Event {
@@ -65,23 +101,18 @@ impl std::fmt::Debug for Event {
 impl Event {
     pub fn fire(&self) {
         self.fired.set(true);
-        for w in self.waiters.borrow_mut().drain(..) {
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        for w in waiters.into_values() {
             w.wake();
         }
     }
     pub fn fired(&self) -> bool {
         self.fired.get()
     }
-    pub async fn wait(&self) {
-        std::future::poll_fn(|cx| {
-            if self.fired.get() {
-                std::task::Poll::Ready(())
-            } else {
-                self.waiters.borrow_mut().push(cx.waker().clone());
-                std::task::Poll::Pending
-            }
-        })
-        .await
+    pub fn wait(&self) -> impl std::future::Future<Output = ()> + '_ {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        EventWait { event: self, id }
     }
 }
 
