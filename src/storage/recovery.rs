@@ -260,7 +260,8 @@ fn replay_segment(
                 })?;
                 *last_lsn = lsn;
                 out.records_replayed += 1;
-                if out.records_replayed % 4096 == 0 && last_report.elapsed().as_secs() >= 2 {
+                if out.records_replayed.is_multiple_of(4096) && last_report.elapsed().as_secs() >= 2
+                {
                     last_report = Instant::now();
                     let secs = started.elapsed().as_secs_f64();
                     tracing::info!(
