@@ -163,18 +163,22 @@ if [[ " $PARTS " == *" recovery "* ]]; then
     keys=$(redis-cli -p "$mp" DBSIZE)
     redis-cli -p "$mp" SHUTDOWN > /dev/null 2>&1 || true
     wait "$mpid" 2>/dev/null || true
+    # A new port for every start: see benches/README.md on restarts on the same port.
+    mp=$(port)
     start_memflux mf-rec "$mp"; mpid=$PID
     snap_secs=$(wait_up "$mp" "$mpid")
     got=$(redis-cli -p "$mp" DBSIZE)
     # WAL only: a fresh directory, a smaller load, SIGKILL.
     wal_keys=$((RECOVERY_KEYS / 5))
     stop "$mpid"
+    mp=$(port)
     start_memflux mf-wal "$mp"; mpid=$PID
     wait_up "$mp" "$mpid" >/dev/null
     redis-benchmark -p "$mp" -t set -r "$wal_keys" -n $((3 * wal_keys)) -d 8 -P 64 -q > /dev/null
     wkeys=$(redis-cli -p "$mp" DBSIZE)
     records=$(redis-cli -p "$mp" INFO persistence | tr -d '\r' | awk -F: '$1 == "rdb_changes_since_last_save" { print $2 }')
     kill -9 "$mpid"; wait "$mpid" 2>/dev/null || true
+    mp=$(port)
     start_memflux mf-wal "$mp"; mpid=$PID
     wal_secs=$(wait_up "$mp" "$mpid")
     wgot=$(redis-cli -p "$mp" DBSIZE)
