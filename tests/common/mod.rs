@@ -103,19 +103,7 @@ impl Server {
     fn launch(dir: tempfile::TempDir, shards: usize, extra: &[&str], log: bool) -> Server {
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_memflux"))
-                .current_dir(dir.path())
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--shards",
-                    &shards.to_string(),
-                    "--log_level",
-                    "warn",
-                ])
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
+            let mut child = memflux_command(dir.path(), port, shards, extra)
                 .stderr(if log {
                     Stdio::from(
                         std::fs::OpenOptions::new()
@@ -238,16 +226,11 @@ impl Server {
     }
 }
 
-/// Starts a server on `dir` that is expected to refuse to start; returns its exit status
-/// and what it wrote to stderr. Panics if it is still running after 20 s.
-pub fn start_expecting_failure(
-    dir: &Path,
-    shards: usize,
-    extra: &[&str],
-) -> (std::process::ExitStatus, String) {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memflux"))
-        .current_dir(dir)
+/// The `memflux` binary set to run in `dir` on `port` with `shards` shards, quiet logs
+/// and `extra` flags; stderr is left to the caller.
+fn memflux_command(dir: &Path, port: u16, shards: usize, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memflux"));
+    cmd.current_dir(dir)
         .args([
             "--port",
             &port.to_string(),
@@ -258,7 +241,19 @@ pub fn start_expecting_failure(
         ])
         .args(extra)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::null());
+    cmd
+}
+
+/// Starts a server on `dir` that is expected to refuse to start; returns its exit status
+/// and what it wrote to stderr. Panics if it is still running after 20 s.
+pub fn start_expecting_failure(
+    dir: &Path,
+    shards: usize,
+    extra: &[&str],
+) -> (std::process::ExitStatus, String) {
+    let port = free_port();
+    let mut child = memflux_command(dir, port, shards, extra)
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn memflux");
