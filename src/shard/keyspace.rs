@@ -347,17 +347,13 @@ impl Keyspace {
         expire_at: Option<u64>,
         now_ms: u64,
     ) -> Slot {
-        let slot = match self.find(key) {
+        match self.find(key) {
             Some(slot) => {
-                self.before_change(slot);
-                self.modify_raw(slot, |v| *v = value);
+                self.modify_expiring(slot, Some(expire_at), |v| *v = value);
                 slot
             }
-            None => self.insert_raw(key, value, now_ms),
-        };
-        self.set_expire_raw(slot, expire_at);
-        self.journal_put(slot);
-        slot
+            None => self.insert_new_expiring(key, value, expire_at, now_ms),
+        }
     }
 
     /// Adds a key known to be absent.
