@@ -128,7 +128,7 @@ impl Session {
 type Scenario = (&'static str, fn(&mut Session));
 
 /// FLUSHALL must come first: it wipes whatever the scenarios before it wrote.
-const SCENARIOS: &[Scenario] = &[
+const CORE_SCENARIOS: &[Scenario] = &[
     ("flushall", flushall),
     ("flushdb", flushdb),
     ("swapdb", swapdb),
@@ -160,6 +160,25 @@ const SCENARIOS: &[Scenario] = &[
     ("pexpireat", pexpireat),
     ("persist", persist),
 ];
+
+// One scenario table per type family, each in its own file.
+#[path = "durability/hash.rs"]
+mod hash_scenarios;
+#[path = "durability/list.rs"]
+mod list_scenarios;
+#[path = "durability/set.rs"]
+mod set_scenarios;
+
+/// Every scenario, FLUSHALL's first.
+fn scenarios() -> Vec<Scenario> {
+    [
+        CORE_SCENARIOS,
+        list_scenarios::SCENARIOS,
+        hash_scenarios::SCENARIOS,
+        set_scenarios::SCENARIOS,
+    ]
+    .concat()
+}
 
 fn flushall(s: &mut Session) {
     for db in [0, 5] {
@@ -584,14 +603,15 @@ fn write_commands(con: &mut redis::Connection) -> BTreeSet<String> {
 /// Fails naming every write command without a scenario, and every scenario that names a
 /// command the server does not flag `write`.
 fn assert_table_covers(writes: &BTreeSet<String>) {
-    let table: BTreeSet<&str> = SCENARIOS.iter().map(|(command, _)| *command).collect();
+    let all = scenarios();
+    let table: BTreeSet<&str> = all.iter().map(|(command, _)| *command).collect();
     let missing: Vec<&String> = writes
         .iter()
         .filter(|w| !table.contains(w.as_str()))
         .collect();
     assert!(
         missing.is_empty(),
-        "write commands with no scenario in SCENARIOS (tests/durability.rs): {missing:?}"
+        "write commands with no scenario in tests/durability.rs or tests/durability/*.rs: {missing:?}"
     );
     let stale: Vec<&&str> = table.iter().filter(|c| !writes.contains(**c)).collect();
     assert!(
@@ -664,34 +684,78 @@ fn dump_state(con: &mut redis::Connection) -> State {
             let mut pipe = redis::pipe();
             let mut read = Vec::new();
             for (k, kind) in keys.iter().zip(kinds) {
-                match kind.as_str() {
+                let read_cmd = match kind.as_str() {
                     // Expired since SCAN listed it.
-                    "none" => {}
-                    "string" => {
-                        pipe.cmd("GET").arg(k).cmd("PEXPIRETIME").arg(k);
-                        read.push(k);
-                    }
+                    "none" => continue,
+                    "string" => "GET",
+                    "list" => "LRANGE",
+                    "hash" => "HGETALL",
+                    "set" => "SMEMBERS",
                     other => panic!("dump_state cannot read a {other} value yet: add it"),
+                };
+                let cmd = pipe.cmd(read_cmd).arg(k);
+                if read_cmd == "LRANGE" {
+                    cmd.arg(0).arg(-1);
                 }
+                pipe.cmd("PEXPIRETIME").arg(k);
+                read.push((k, kind));
             }
             if read.is_empty() {
                 continue;
             }
-            let values: Vec<(Option<Vec<u8>>, i64)> = pipe.query(con).unwrap();
-            for (k, (value, expire_at)) in read.into_iter().zip(values) {
-                if let Some(value) = value {
-                    let dup = state.insert((db, k.clone()), Stored { value, expire_at });
-                    assert!(
-                        dup.is_none(),
-                        "SCAN returned db{db} {:?} twice",
-                        String::from_utf8_lossy(k)
-                    );
-                }
+            let values: Vec<(redis::Value, i64)> = pipe.query(con).unwrap();
+            for ((k, kind), (value, expire_at)) in read.into_iter().zip(values) {
+                let Some(value) = canonical(&kind, value) else {
+                    continue; // expired in between
+                };
+                let dup = state.insert((db, k.clone()), Stored { value, expire_at });
+                assert!(
+                    dup.is_none(),
+                    "SCAN returned db{db} {:?} twice",
+                    String::from_utf8_lossy(k)
+                );
             }
         }
     }
     redis::cmd("SELECT").arg(0).query::<()>(con).unwrap();
     state
+}
+
+/// A value as comparable bytes: a string as itself, a container as its type and its
+/// elements (a hash's pairs and a set's members sorted, as their order is arbitrary).
+/// None for a key that vanished between SCAN and the read.
+fn canonical(kind: &str, value: redis::Value) -> Option<Vec<u8>> {
+    let bytes = |v: &redis::Value| match v {
+        redis::Value::BulkString(b) => b.clone(),
+        other => panic!("a {kind} element that is not a bulk string: {other:?}"),
+    };
+    match (kind, value) {
+        (_, redis::Value::Nil) => None,
+        ("string", redis::Value::BulkString(b)) => Some(b),
+        (_, redis::Value::Array(items) | redis::Value::Set(items)) if items.is_empty() => None,
+        ("list", redis::Value::Array(items)) => {
+            Some(format!("list {:?}", items.iter().map(bytes).collect::<Vec<_>>()).into_bytes())
+        }
+        ("set", redis::Value::Array(items) | redis::Value::Set(items)) => {
+            let mut m: Vec<_> = items.iter().map(bytes).collect();
+            m.sort();
+            Some(format!("set {m:?}").into_bytes())
+        }
+        ("hash", redis::Value::Array(items)) => {
+            let mut pairs: Vec<_> = items
+                .chunks(2)
+                .map(|p| (bytes(&p[0]), bytes(&p[1])))
+                .collect();
+            pairs.sort();
+            Some(format!("hash {pairs:?}").into_bytes())
+        }
+        ("hash", redis::Value::Map(items)) => {
+            let mut pairs: Vec<_> = items.iter().map(|(f, v)| (bytes(f), bytes(v))).collect();
+            pairs.sort();
+            Some(format!("hash {pairs:?}").into_bytes())
+        }
+        (kind, other) => panic!("unexpected {kind} reply: {other:?}"),
+    }
 }
 
 /// The state a restart at `now` must show: `before` without the keys that expired.
@@ -902,9 +966,10 @@ fn round_trip(durability: &str, stop: Stop) {
     let writes = write_commands(&mut s.con);
     assert_table_covers(&writes);
     match stop {
-        Stop::Kill | Stop::Terminate => run_scenarios(&mut s, SCENARIOS),
+        Stop::Kill | Stop::Terminate => run_scenarios(&mut s, &scenarios()),
         Stop::SaveThenKill => {
-            let (first, rest) = SCENARIOS.split_at(SCENARIOS.len() / 2);
+            let all = scenarios();
+            let (first, rest) = all.split_at(all.len() / 2);
             run_scenarios(&mut s, first);
             s.expect(&["SAVE"], "OK");
             for shard in 0..SHARDS {
@@ -1018,7 +1083,7 @@ fn durability_off_keeps_exactly_what_the_last_save_wrote() {
         "[$appendfsync, $off]"
     );
 
-    run_scenarios(&mut s, SCENARIOS);
+    run_scenarios(&mut s, &scenarios());
     s.expect(&["SAVE"], "OK");
     let saved = dump_state(&mut s.con);
     // After the SAVE: new keys, a deletion, a TTL change, a flush. None of it may survive.

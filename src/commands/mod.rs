@@ -13,8 +13,11 @@
 
 pub mod connection;
 pub mod error;
+pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 pub(crate) mod util;
 
@@ -151,6 +154,10 @@ pub struct CommandSpec {
     pub complexity: &'static str,
     pub run: Run,
     pub cross: Cross,
+    /// For commands whose keys move with their arguments (`ZUNIONSTORE dst 2 a b`,
+    /// `LMPOP 2 a b LEFT`): finds the key positions instead of first/last/step. Syntax
+    /// errors are the handler's to report; this returns what it can.
+    pub movable_keys: Option<fn(&Argv<'_>) -> Vec<usize>>,
 }
 
 impl CommandSpec {
@@ -167,8 +174,16 @@ impl CommandSpec {
         }
     }
 
-    /// Positions of the key arguments for a call with `argc` arguments.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+    /// Positions of the key arguments of a call.
+    pub fn keys_of(&self, argv: &Argv<'_>) -> KeyPositions {
+        match self.movable_keys {
+            Some(f) => KeyPositions::Listed(f(argv).into_iter()),
+            None => self.key_positions(argv.len()),
+        }
+    }
+
+    /// Positions of the key arguments for a call with `argc` arguments, by first/last/step.
+    pub fn key_positions(&self, argc: usize) -> KeyPositions {
         let (first, step) = (self.first_key.max(0) as usize, self.step.max(1) as usize);
         let last = if self.first_key == 0 {
             0
@@ -182,7 +197,41 @@ impl CommandSpec {
         } else {
             (last - first) / step + 1
         };
-        (0..count).map(move |i| first + i * step)
+        KeyPositions::Fixed {
+            next: first,
+            step,
+            left: count,
+        }
+    }
+}
+
+/// Key positions of one call (see `CommandSpec::keys_of`); the common fixed case does
+/// not allocate.
+pub enum KeyPositions {
+    Fixed {
+        next: usize,
+        step: usize,
+        left: usize,
+    },
+    Listed(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for KeyPositions {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyPositions::Fixed { next, step, left } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                let p = *next;
+                *next += *step;
+                Some(p)
+            }
+            KeyPositions::Listed(it) => it.next(),
+        }
     }
 }
 
@@ -213,6 +262,15 @@ pub(crate) const fn spec(
         complexity,
         run,
         cross,
+        movable_keys: None,
+    }
+}
+
+impl CommandSpec {
+    /// Marks a command whose key positions `f` finds from its arguments.
+    pub(crate) const fn movable(mut self, f: fn(&Argv<'_>) -> Vec<usize>) -> CommandSpec {
+        self.movable_keys = Some(f);
+        self
     }
 }
 
@@ -232,6 +290,9 @@ impl Registry {
         specs.extend(server::commands());
         specs.extend(string::commands());
         specs.extend(keys::commands());
+        specs.extend(list::commands());
+        specs.extend(hash::commands());
+        specs.extend(set::commands());
         let mut by_name = HashMap::with_hasher(ahash::RandomState::new());
         for (i, s) in specs.iter().enumerate() {
             debug_assert!(s.name.len() <= MAX_NAME && s.name == s.name.to_ascii_lowercase());

@@ -142,7 +142,7 @@ enum Route {
 
 #[inline]
 fn route(spec: &commands::CommandSpec, argv: &Argv<'_>, nshards: usize) -> Route {
-    let mut keys = spec.key_positions(argv.len());
+    let mut keys = spec.keys_of(argv);
     let Some(first) = keys.next() else {
         return Route::One(0);
     };

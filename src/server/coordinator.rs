@@ -27,7 +27,7 @@ pub async fn split_by_shard(
     let mut parts: Vec<Option<(PackedArgs, Vec<usize>)>> = (0..n).map(|_| None).collect();
     let mut part_args: Vec<Vec<&[u8]>> = (0..n).map(|_| vec![argv.get(0)]).collect();
     let mut key_count = 0;
-    for (i, pos) in spec.key_positions(argv.len()).enumerate() {
+    for (i, pos) in spec.keys_of(argv).enumerate() {
         let s = shard_of(argv.get(pos), n);
         part_args[s].extend((pos..pos + step).map(|p| argv.get(p)));
         parts[s]

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use hashbrown::HashTable;
 
 use super::value::Value;
-use crate::storage::effect::EffectRef;
+use crate::storage::effect::{DeltaRef, EffectRef};
 use crate::storage::journal::Journal;
 use crate::storage::snapshot::SnapshotSink;
 
@@ -426,7 +426,7 @@ impl Keyspace {
 
     /// Like `modify`, and when `expire` is `Some` also sets (`Some(Some(ms))`) or clears
     /// (`Some(None)`) the expiry: one `Put` for both, so that a crash cannot keep half of
-    /// the change.
+    /// the change. A container left empty is deleted (the slot is then gone).
     #[inline]
     pub fn modify_expiring<R>(
         &mut self,
@@ -436,10 +436,40 @@ impl Keyspace {
     ) -> R {
         self.before_change(slot);
         let r = self.modify_raw(slot, f);
+        if self.entry(slot).value.is_empty_container() {
+            self.remove_slot(slot);
+            return r;
+        }
         if let Some(at) = expire {
             self.set_expire_raw(slot, at);
         }
         self.journal_put(slot);
+        r
+    }
+
+    /// Changes part of a container in place and journals `delta`, which must describe
+    /// exactly what `f` does, instead of the whole value. A container left empty is
+    /// deleted (the slot is then gone).
+    #[inline]
+    pub fn modify_delta<R>(
+        &mut self,
+        slot: Slot,
+        delta: DeltaRef<'_>,
+        f: impl FnOnce(&mut Value) -> R,
+    ) -> R {
+        self.before_change(slot);
+        let r = self.modify_raw(slot, f);
+        if self.entry(slot).value.is_empty_container() {
+            self.remove_slot(slot);
+            return r;
+        }
+        if let Some(j) = &self.journal {
+            j.append(&EffectRef::Delta {
+                db: self.db,
+                key: &self.entry(slot).key,
+                delta,
+            });
+        }
         r
     }
 

@@ -35,6 +35,58 @@ pub enum Effect {
     /// all of them with it, so no command is ever half recovered. Written by
     /// `Journal::end_group` (tag `format::GROUP_TAG`); never nested.
     Group(Vec<Effect>),
+    /// Part of the container at `key` changed (see `Delta`): journaled instead of a `Put`
+    /// of the whole value, so that a push onto a long list costs what it adds.
+    Delta { db: u32, key: Vec<u8>, delta: Delta },
+}
+
+// Format: the change a `Effect::Delta` record carries (bincode enum; variant order is part
+// of the format). Byte strings are bincode's length-prefixed bytes; a hash's pairs are
+// flattened as field, value, field, value...
+/// A change to part of a container. Applied to a missing key, the adding changes create
+/// the container; a container left empty is deleted, as every command does.
+#[derive(Debug, Clone, PartialEq, Encode, Decode)]
+pub enum Delta {
+    /// Elements pushed one by one at the front (`front`) or the back.
+    ListPush {
+        front: bool,
+        items: Vec<Vec<u8>>,
+    },
+    /// `count` elements popped from the front or the back.
+    ListPop {
+        front: bool,
+        count: u64,
+    },
+    /// The element at `index` replaced.
+    ListSet {
+        index: u64,
+        item: Vec<u8>,
+    },
+    /// Fields set: field, value, field, value...
+    HashSet {
+        pairs: Vec<Vec<u8>>,
+    },
+    HashDel {
+        fields: Vec<Vec<u8>>,
+    },
+    SetAdd {
+        members: Vec<Vec<u8>>,
+    },
+    SetRem {
+        members: Vec<Vec<u8>>,
+    },
+}
+
+/// `Delta` by reference; variants and fields mirror it one for one.
+#[derive(Debug, Encode)]
+pub enum DeltaRef<'a> {
+    ListPush { front: bool, items: &'a [&'a [u8]] },
+    ListPop { front: bool, count: u64 },
+    ListSet { index: u64, item: &'a [u8] },
+    HashSet { pairs: &'a [&'a [u8]] },
+    HashDel { fields: &'a [&'a [u8]] },
+    SetAdd { members: &'a [&'a [u8]] },
+    SetRem { members: &'a [&'a [u8]] },
 }
 
 /// `Effect` by reference, for journaling without copying keys and values. Variants and
@@ -63,6 +115,14 @@ pub enum EffectRef<'a> {
         a: u32,
         b: u32,
     },
+    /// Holds `Effect::Group`'s tag; groups are assembled by `Journal::end_group`.
+    #[doc(hidden)]
+    GroupTag,
+    Delta {
+        db: u32,
+        key: &'a [u8],
+        delta: DeltaRef<'a>,
+    },
 }
 
 impl Effect {
@@ -75,6 +135,7 @@ impl Effect {
             Effect::FlushDb { .. } => "flushdb",
             Effect::SwapDb { .. } => "swapdb",
             Effect::Group(_) => "group",
+            Effect::Delta { .. } => "delta",
         }
     }
 
@@ -132,6 +193,84 @@ impl Effect {
                     effect.apply(dbs)?;
                 }
             }
+            Effect::Delta { db: d, key, delta } => {
+                let ks = &mut dbs[db(d)?];
+                let slot = match ks.find(&key) {
+                    Some(slot) => slot,
+                    None => match delta.new_container() {
+                        Some(empty) => ks.insert_new(&key, empty, 0),
+                        None => return Ok(()), // removing from a missing key: nothing
+                    },
+                };
+                ks.modify(slot, |v| delta.apply_to(v))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Delta {
+    /// The empty container an adding delta creates on a missing key.
+    fn new_container(&self) -> Option<Value> {
+        use crate::shard::value::{Hash, List, Set};
+        match self {
+            Delta::ListPush { .. } => Some(Value::List(List::new())),
+            Delta::HashSet { .. } => Some(Value::Hash(Hash::new())),
+            Delta::SetAdd { .. } => Some(Value::Set(Set::new())),
+            _ => None,
+        }
+    }
+
+    /// Applies the change to the value it was journaled for.
+    pub fn apply_to(&self, value: &mut Value) -> Result<(), String> {
+        let type_name = value.type_name();
+        let mismatch = || format!("a {self:?} record for a {type_name} value");
+        match (self, &mut *value) {
+            (Delta::ListPush { front, items }, Value::List(l)) => {
+                for item in items {
+                    if *front {
+                        l.push_front(item.clone());
+                    } else {
+                        l.push_back(item.clone());
+                    }
+                }
+            }
+            (Delta::ListPop { front, count }, Value::List(l)) => {
+                for _ in 0..*count {
+                    if *front {
+                        l.pop_front();
+                    } else {
+                        l.pop_back();
+                    }
+                }
+            }
+            (Delta::ListSet { index, item }, Value::List(l)) => {
+                if *index as usize >= l.len() {
+                    return Err(format!("a list set at {index} past the list's end"));
+                }
+                l.set(*index as usize, item.clone());
+            }
+            (Delta::HashSet { pairs }, Value::Hash(h)) => {
+                for pair in pairs.chunks_exact(2) {
+                    h.insert(&pair[0], pair[1].clone());
+                }
+            }
+            (Delta::HashDel { fields }, Value::Hash(h)) => {
+                for f in fields {
+                    h.remove(f);
+                }
+            }
+            (Delta::SetAdd { members }, Value::Set(s)) => {
+                for m in members {
+                    s.insert(m);
+                }
+            }
+            (Delta::SetRem { members }, Value::Set(s)) => {
+                for m in members {
+                    s.remove(m);
+                }
+            }
+            _ => return Err(mismatch()),
         }
         Ok(())
     }
@@ -190,6 +329,79 @@ mod tests {
             EffectRef::SwapDb { a: 0, b: 9 },
             Effect::SwapDb { a: 0, b: 9 },
         );
+    }
+
+    #[test]
+    fn delta_ref_encodes_like_delta() {
+        same_bytes(
+            EffectRef::Delta {
+                db: 1,
+                key: b"l",
+                delta: DeltaRef::ListPush {
+                    front: true,
+                    items: &[b"a", b"bc"],
+                },
+            },
+            Effect::Delta {
+                db: 1,
+                key: b"l".to_vec(),
+                delta: Delta::ListPush {
+                    front: true,
+                    items: vec![b"a".to_vec(), b"bc".to_vec()],
+                },
+            },
+        );
+        same_bytes(
+            EffectRef::Delta {
+                db: 0,
+                key: b"h",
+                delta: DeltaRef::HashSet {
+                    pairs: &[b"f", b"v"],
+                },
+            },
+            Effect::Delta {
+                db: 0,
+                key: b"h".to_vec(),
+                delta: Delta::HashSet {
+                    pairs: vec![b"f".to_vec(), b"v".to_vec()],
+                },
+            },
+        );
+    }
+
+    #[test]
+    fn deltas_replay_and_empty_containers_go() {
+        let mut dbs = vec![Keyspace::new()];
+        let push = Effect::Delta {
+            db: 0,
+            key: b"l".to_vec(),
+            delta: Delta::ListPush {
+                front: false,
+                items: vec![b"a".to_vec(), b"b".to_vec()],
+            },
+        };
+        push.apply(&mut dbs).unwrap();
+        assert_eq!(dbs[0].get(b"l", 0).unwrap().value.type_name(), "list");
+        Effect::Delta {
+            db: 0,
+            key: b"l".to_vec(),
+            delta: Delta::ListPop {
+                front: true,
+                count: 2,
+            },
+        }
+        .apply(&mut dbs)
+        .unwrap();
+        assert!(dbs[0].find(b"l").is_none(), "an emptied list is deleted");
+        dbs[0].insert(b"s", Value::Str(b"x".to_vec()), None, 0);
+        let wrong = Effect::Delta {
+            db: 0,
+            key: b"s".to_vec(),
+            delta: Delta::SetAdd {
+                members: vec![b"m".to_vec()],
+            },
+        };
+        assert!(wrong.apply(&mut dbs).is_err());
     }
 
     #[test]

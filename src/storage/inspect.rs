@@ -66,7 +66,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-use super::effect::Effect;
+use super::effect::{Delta, Effect};
 use super::format::{
     self, FileKind, RecordWalker, SegmentHeader, Walked, FORMAT_VERSION, SEGMENT_HEADER_LEN,
     SEGMENT_MAGIC, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE,
@@ -996,6 +996,9 @@ impl Largest {
 fn value_bytes(value: &Value) -> u64 {
     match value {
         Value::Str(s) => s.len() as u64,
+        Value::List(l) => l.iter().map(|i| i.len() as u64).sum(),
+        Value::Hash(h) => h.iter().map(|(f, v)| (f.len() + v.len()) as u64).sum(),
+        Value::Set(s) => s.iter().map(|m| m.len() as u64).sum(),
     }
 }
 
@@ -1004,6 +1007,31 @@ fn put_value(line: &mut Map<String, Json>, value: &Value) {
     line.insert("type".into(), value.type_name().into());
     match value {
         Value::Str(s) => put_bytes(line, "value", s),
+        Value::List(l) => {
+            line.insert("value".into(), l.iter().map(bytes_json).collect());
+        }
+        Value::Hash(h) => {
+            let fields = h
+                .iter()
+                .map(|(f, v)| Json::Array(vec![bytes_json(f), bytes_json(v)]))
+                .collect();
+            line.insert("value".into(), fields);
+        }
+        Value::Set(s) => {
+            line.insert("value".into(), s.iter().map(bytes_json).collect());
+        }
+    }
+}
+
+/// A container element: a string when it is UTF-8, otherwise `{"hex": "..."}`.
+fn bytes_json(bytes: &[u8]) -> Json {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.into(),
+        Err(_) => {
+            let mut m = Map::new();
+            m.insert("hex".into(), hex(bytes).into());
+            Json::Object(m)
+        }
     }
 }
 
@@ -1091,6 +1119,34 @@ fn effect_fields(line: &mut Map<String, Json>, effect: &Effect) {
                 })
                 .collect();
             line.insert("effects".into(), Json::Array(inner));
+        }
+        Effect::Delta { db, key, delta } => {
+            line.insert("db".into(), (*db).into());
+            put_bytes(line, "key", key);
+            let (change, items): (&str, Json) = match delta {
+                Delta::ListPush { front, items } => (
+                    if *front { "lpush" } else { "rpush" },
+                    items.iter().map(|i| bytes_json(i)).collect(),
+                ),
+                Delta::ListPop { front, count } => {
+                    (if *front { "lpop" } else { "rpop" }, (*count).into())
+                }
+                Delta::ListSet { index, item } => {
+                    ("lset", Json::Array(vec![(*index).into(), bytes_json(item)]))
+                }
+                Delta::HashSet { pairs } => ("hset", pairs.iter().map(|i| bytes_json(i)).collect()),
+                Delta::HashDel { fields } => {
+                    ("hdel", fields.iter().map(|i| bytes_json(i)).collect())
+                }
+                Delta::SetAdd { members } => {
+                    ("sadd", members.iter().map(|i| bytes_json(i)).collect())
+                }
+                Delta::SetRem { members } => {
+                    ("srem", members.iter().map(|i| bytes_json(i)).collect())
+                }
+            };
+            line.insert("change".into(), change.into());
+            line.insert("items".into(), items);
         }
     }
 }

@@ -1,0 +1,7 @@
+//! The hash family.
+
+use super::CommandSpec;
+
+pub fn commands() -> Vec<CommandSpec> {
+    vec![]
+}

@@ -1,0 +1,7 @@
+//! The list family.
+
+use super::CommandSpec;
+
+pub fn commands() -> Vec<CommandSpec> {
+    vec![]
+}

@@ -1,0 +1,7 @@
+//! The set family.
+
+use super::CommandSpec;
+
+pub fn commands() -> Vec<CommandSpec> {
+    vec![]
+}
