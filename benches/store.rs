@@ -142,6 +142,7 @@ fn lookup(c: &mut Criterion) {
                 match ks.lookup_read(&keys[i], NOW) {
                     Some(slot) => match &ks.entry(slot).value {
                         Value::Str(s) => out.bulk(s),
+                        _ => out.null(),
                     },
                     None => out.null(),
                 }

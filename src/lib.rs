@@ -20,6 +20,7 @@
 //! * [`storage`] — durability: per-shard WAL with group commit, snapshots taken without
 //!   stopping the shard, recovery at start-up, `memflux inspect`. `storage::format` owns
 //!   every on-disk layout.
+//! * [`json`] — JSON documents: JSONPath/legacy path selection and RedisJSON formatting.
 //! * [`config`] — `config.json` and the CLI flags that override it.
 //! * [`util`] — glob matching and number parsing/formatting with Redis's rules.
 //!
@@ -28,6 +29,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod json;
 pub mod logging;
 pub mod protocol;
 pub mod server;

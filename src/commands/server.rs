@@ -835,11 +835,14 @@ fn command_info_entry(out: &mut ReplyBuf, s: &CommandSpec) {
     out.array(10);
     out.bulk(s.name.as_bytes());
     out.int(s.arity as i64);
-    let flags: Vec<&str> = FLAG_ORDER
+    let mut flags: Vec<&str> = FLAG_ORDER
         .iter()
         .filter(|(f, _)| s.has(*f))
         .map(|(_, n)| *n)
         .collect();
+    if s.movable_keys.is_some() {
+        flags.push("movablekeys");
+    }
     out.set(flags.len());
     for f in flags {
         out.simple(f.as_bytes());
@@ -939,7 +942,8 @@ fn command_getkeys(argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let keys: Vec<usize> = s.key_positions(argc).collect();
+    let call = Argv::new(argv.base(), &argv.spans()[2..]);
+    let keys: Vec<usize> = s.keys_of(&call).collect();
     if keys.is_empty() {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }

@@ -92,6 +92,7 @@ pub enum DeltaRef<'a> {
 /// `Effect` by reference, for journaling without copying keys and values. Variants and
 /// fields mirror `Effect` one for one, so both encode to the same bytes (tested).
 #[derive(Debug, Encode)]
+#[allow(clippy::manual_non_exhaustive)] // `GroupTag` only holds a tag's place
 pub enum EffectRef<'a> {
     Put {
         db: u32,
@@ -115,7 +116,8 @@ pub enum EffectRef<'a> {
         a: u32,
         b: u32,
     },
-    /// Holds `Effect::Group`'s tag; groups are assembled by `Journal::end_group`.
+    /// Holds `Effect::Group`'s tag so that the variants after it encode with their
+    /// `Effect` tags; groups themselves are assembled by `Journal::end_group`.
     #[doc(hidden)]
     GroupTag,
     Delta {

@@ -76,7 +76,7 @@ impl Hash {
         self.bytes -= cost(field, &old);
         Some(old)
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + ExactSizeIterator {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
         self.map.iter().map(|(f, v)| (f.as_slice(), v.as_slice()))
     }
 }

@@ -6,6 +6,7 @@ mod codec;
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod zset;
 
 pub use hash::Hash;
 pub use list::List;

@@ -145,7 +145,7 @@ impl Set {
     pub fn at(&self, pos: usize) -> Option<&[u8]> {
         self.members.get(pos).map(Vec::as_slice)
     }
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + ExactSizeIterator {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> {
         self.members.iter().map(Vec::as_slice)
     }
 }
