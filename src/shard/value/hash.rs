@@ -52,9 +52,10 @@ impl Hash {
     }
     /// Sets a field; returns true when it is new.
     pub fn insert(&mut self, field: &[u8], value: Vec<u8>) -> bool {
+        // Only a field that is new can push the count past the compact limit.
         if field.len() > COMPACT_MAX_VALUE
             || value.len() > COMPACT_MAX_VALUE
-            || self.map.len() >= COMPACT_MAX_ENTRIES
+            || (self.map.len() >= COMPACT_MAX_ENTRIES && !self.map.contains_key(field))
         {
             self.large = true;
         }
