@@ -7,7 +7,7 @@
 //! HSCAN cursor scheme: every call returns the whole hash and cursor 0, so every field
 //! present for the scan is returned (exactly once). COUNT is accepted as the hint it is.
 
-use super::util::{float_arg, int_arg, is};
+use super::util::{float_arg, int_arg, is, parse_cursor};
 use super::{flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, Run, ShardCtx};
 use crate::protocol::Argv;
 use crate::shard::keyspace::Keyspace;
@@ -323,31 +323,6 @@ fn hrandfield(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         }
     }
     Ok(())
-}
-
-/// A SCAN cursor as Redis reads it (`strtoul`): optional sign, digits, nothing else.
-fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || CmdError::msg("ERR invalid cursor");
-    let (negative, digits) = match arg.first() {
-        None => return Ok(0),
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        Some(_) => (false, arg),
-    };
-    if digits.is_empty() {
-        return Err(invalid());
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return Err(invalid());
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if negative { v.wrapping_neg() } else { v })
 }
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]` — see the module doc for

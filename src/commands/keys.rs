@@ -6,7 +6,7 @@
 //! both keys live on one shard, and otherwise through a coordinator that moves the value
 //! with typed ops (`Take`/`Peek`/`Put`). KEYS, SCAN and RANDOMKEY visit every shard.
 
-use super::util::{help_reply, int_arg, is, subcommand_arity, unknown_subcommand};
+use super::util::{help_reply, int_arg, is, parse_cursor, subcommand_arity, unknown_subcommand};
 use super::{
     flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, LocalBoxFuture, OwnedArgs, Run,
     ShardCtx,
@@ -144,32 +144,6 @@ fn keys<'a>(
         }
         Ok(())
     })
-}
-
-/// A SCAN cursor as Redis reads it (`strtoul` in base 10): optional sign, digits, no
-/// leading space, nothing after; a negative number wraps; the empty string is cursor 0.
-fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || CmdError::msg("ERR invalid cursor");
-    let (negative, digits) = match arg.first() {
-        None => return Ok(0),
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        Some(_) => (false, arg),
-    };
-    if digits.is_empty() {
-        return Err(invalid());
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return Err(invalid());
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if negative { v.wrapping_neg() } else { v })
 }
 
 /// Where a SCAN cursor points: the shard in the low part (`cursor % nshards`) and the

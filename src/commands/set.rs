@@ -5,7 +5,7 @@
 //! Changes are journaled as `SetAdd`/`SetRem` deltas naming exactly the members touched,
 //! so random choices (SPOP) are made before journaling and replay is deterministic.
 
-use super::util::{int_arg, is};
+use super::util::{int_arg, is, parse_cursor};
 use super::{flags::*, spec, CmdError, CmdResult, CommandSpec, Cross, Run, ShardCtx};
 use crate::protocol::{Argv, ReplyBuf};
 use crate::shard::keyspace::{Keyspace, Slot};
@@ -486,11 +486,6 @@ fn sintercard(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     }
     ctx.out.int(n as i64);
     Ok(())
-}
-
-/// A SCAN-style cursor: an unsigned decimal, as Redis parses it.
-fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    crate::util::numbers::parse_u64(arg).ok_or_else(|| CmdError::msg("ERR invalid cursor"))
 }
 
 /// SSCAN walks dense positions from the top down; the cursor is the number of positions

@@ -20,6 +20,32 @@ pub fn float_arg(arg: &[u8]) -> Result<f64, CmdError> {
     numbers::parse_f64(arg).ok_or(CmdError::NotFloat)
 }
 
+/// A SCAN cursor as Redis reads it (`strtoul` in base 10): optional sign, digits, no
+/// leading space, nothing after; a negative number wraps; the empty string is cursor 0.
+pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    let invalid = || CmdError::msg("ERR invalid cursor");
+    let (negative, digits) = match arg.first() {
+        None => return Ok(0),
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        Some(_) => (false, arg),
+    };
+    if digits.is_empty() {
+        return Err(invalid());
+    }
+    let mut v: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return Err(invalid());
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if negative { v.wrapping_neg() } else { v })
+}
+
 /// A database index argument checked against the configured count.
 pub fn db_arg(arg: &[u8], databases: usize) -> Result<usize, CmdError> {
     let n = int_arg(arg)?;
