@@ -436,8 +436,7 @@ impl Keyspace {
     ) -> R {
         self.before_change(slot);
         let r = self.modify_raw(slot, f);
-        if self.entry(slot).value.is_empty_container() {
-            self.remove_slot(slot);
+        if self.remove_if_emptied(slot) {
             return r;
         }
         if let Some(at) = expire {
@@ -459,8 +458,7 @@ impl Keyspace {
     ) -> R {
         self.before_change(slot);
         let r = self.modify_raw(slot, f);
-        if self.entry(slot).value.is_empty_container() {
-            self.remove_slot(slot);
+        if self.remove_if_emptied(slot) {
             return r;
         }
         if let Some(j) = &self.journal {
@@ -471,6 +469,17 @@ impl Keyspace {
             });
         }
         r
+    }
+
+    /// Deletes the entry when its container has no elements left (Redis never keeps an
+    /// empty list, hash or set); returns whether it did.
+    #[inline]
+    fn remove_if_emptied(&mut self, slot: Slot) -> bool {
+        let emptied = self.entry(slot).value.is_empty_container();
+        if emptied {
+            self.remove_slot(slot);
+        }
+        emptied
     }
 
     #[inline]
