@@ -164,10 +164,14 @@ const CORE_SCENARIOS: &[Scenario] = &[
 // One scenario table per type family, each in its own file.
 #[path = "durability/hash.rs"]
 mod hash_scenarios;
+#[path = "durability/json.rs"]
+mod json_scenarios;
 #[path = "durability/list.rs"]
 mod list_scenarios;
 #[path = "durability/set.rs"]
 mod set_scenarios;
+#[path = "durability/zset.rs"]
+mod zset_scenarios;
 
 /// Every scenario, FLUSHALL's first.
 fn scenarios() -> Vec<Scenario> {
@@ -176,6 +180,8 @@ fn scenarios() -> Vec<Scenario> {
         list_scenarios::SCENARIOS,
         hash_scenarios::SCENARIOS,
         set_scenarios::SCENARIOS,
+        zset_scenarios::SCENARIOS,
+        json_scenarios::SCENARIOS,
     ]
     .concat()
 }
@@ -691,11 +697,19 @@ fn dump_state(con: &mut redis::Connection) -> State {
                     "list" => "LRANGE",
                     "hash" => "HGETALL",
                     "set" => "SMEMBERS",
+                    "zset" => "ZRANGE",
+                    "ReJSON-RL" => "JSON.GET",
                     other => panic!("dump_state cannot read a {other} value yet: add it"),
                 };
                 let cmd = pipe.cmd(read_cmd).arg(k);
-                if read_cmd == "LRANGE" {
-                    cmd.arg(0).arg(-1);
+                match read_cmd {
+                    "LRANGE" => {
+                        cmd.arg(0).arg(-1);
+                    }
+                    "ZRANGE" => {
+                        cmd.arg(0).arg(-1).arg("WITHSCORES");
+                    }
+                    _ => {}
                 }
                 pipe.cmd("PEXPIRETIME").arg(k);
                 read.push((k, kind));
@@ -732,6 +746,8 @@ fn canonical(kind: &str, value: redis::Value) -> Option<Vec<u8>> {
     match (kind, value) {
         (_, redis::Value::Nil) => None,
         ("string", redis::Value::BulkString(b)) => Some(b),
+        // Compact JSON text, keys in document order (which JSON preserves).
+        ("ReJSON-RL", redis::Value::BulkString(b)) => Some([b"json ".as_slice(), &b].concat()),
         (_, redis::Value::Array(items) | redis::Value::Set(items)) if items.is_empty() => None,
         ("list", redis::Value::Array(items)) => {
             Some(format!("list {:?}", items.iter().map(bytes).collect::<Vec<_>>()).into_bytes())
@@ -748,6 +764,11 @@ fn canonical(kind: &str, value: redis::Value) -> Option<Vec<u8>> {
                 .collect();
             pairs.sort();
             Some(format!("hash {pairs:?}").into_bytes())
+        }
+        // Member, score, member, score... in rank order, which is part of the state.
+        ("zset", redis::Value::Array(items)) => {
+            let pairs: Vec<_> = items.iter().map(bytes).collect();
+            Some(format!("zset {pairs:?}").into_bytes())
         }
         ("hash", redis::Value::Map(items)) => {
             let mut pairs: Vec<_> = items.iter().map(|(f, v)| (bytes(f), bytes(v))).collect();

@@ -75,18 +75,50 @@ pub enum Delta {
     SetRem {
         members: Vec<Vec<u8>>,
     },
+    /// Sorted-set members added or given a new score: `members[i]` now has `scores[i]`.
+    ZAdd {
+        scores: Vec<f64>,
+        members: Vec<Vec<u8>>,
+    },
+    ZRem {
+        members: Vec<Vec<u8>>,
+    },
 }
 
 /// `Delta` by reference; variants and fields mirror it one for one.
 #[derive(Debug, Encode)]
 pub enum DeltaRef<'a> {
-    ListPush { front: bool, items: &'a [&'a [u8]] },
-    ListPop { front: bool, count: u64 },
-    ListSet { index: u64, item: &'a [u8] },
-    HashSet { pairs: &'a [&'a [u8]] },
-    HashDel { fields: &'a [&'a [u8]] },
-    SetAdd { members: &'a [&'a [u8]] },
-    SetRem { members: &'a [&'a [u8]] },
+    ListPush {
+        front: bool,
+        items: &'a [&'a [u8]],
+    },
+    ListPop {
+        front: bool,
+        count: u64,
+    },
+    ListSet {
+        index: u64,
+        item: &'a [u8],
+    },
+    HashSet {
+        pairs: &'a [&'a [u8]],
+    },
+    HashDel {
+        fields: &'a [&'a [u8]],
+    },
+    SetAdd {
+        members: &'a [&'a [u8]],
+    },
+    SetRem {
+        members: &'a [&'a [u8]],
+    },
+    ZAdd {
+        scores: &'a [f64],
+        members: &'a [&'a [u8]],
+    },
+    ZRem {
+        members: &'a [&'a [u8]],
+    },
 }
 
 /// `Effect` by reference, for journaling without copying keys and values. Variants and
@@ -214,11 +246,12 @@ impl Effect {
 impl Delta {
     /// The empty container an adding delta creates on a missing key.
     fn new_container(&self) -> Option<Value> {
-        use crate::shard::value::{Hash, List, Set};
+        use crate::shard::value::{Hash, List, Set, ZSet};
         match self {
             Delta::ListPush { .. } => Some(Value::List(List::new())),
             Delta::HashSet { .. } => Some(Value::Hash(Hash::new())),
             Delta::SetAdd { .. } => Some(Value::Set(Set::new())),
+            Delta::ZAdd { .. } => Some(Value::ZSet(ZSet::new())),
             _ => None,
         }
     }
@@ -270,6 +303,22 @@ impl Delta {
             (Delta::SetRem { members }, Value::Set(s)) => {
                 for m in members {
                     s.remove(m);
+                }
+            }
+            (Delta::ZAdd { scores, members }, Value::ZSet(z)) => {
+                if scores.len() != members.len() {
+                    return Err("a sorted-set record with scores and members unpaired".into());
+                }
+                for (m, &score) in members.iter().zip(scores) {
+                    if score.is_nan() {
+                        return Err("a sorted-set record with a NaN score".into());
+                    }
+                    z.insert(m, score);
+                }
+            }
+            (Delta::ZRem { members }, Value::ZSet(z)) => {
+                for m in members {
+                    z.remove(m);
                 }
             }
             _ => return Err(mismatch()),
@@ -366,6 +415,24 @@ mod tests {
                 key: b"h".to_vec(),
                 delta: Delta::HashSet {
                     pairs: vec![b"f".to_vec(), b"v".to_vec()],
+                },
+            },
+        );
+        same_bytes(
+            EffectRef::Delta {
+                db: 2,
+                key: b"z",
+                delta: DeltaRef::ZAdd {
+                    scores: &[1.5, f64::NEG_INFINITY],
+                    members: &[b"a", b"b"],
+                },
+            },
+            Effect::Delta {
+                db: 2,
+                key: b"z".to_vec(),
+                delta: Delta::ZAdd {
+                    scores: vec![1.5, f64::NEG_INFINITY],
+                    members: vec![b"a".to_vec(), b"b".to_vec()],
                 },
             },
         );

@@ -999,6 +999,8 @@ fn value_bytes(value: &Value) -> u64 {
         Value::List(l) => l.iter().map(|i| i.len() as u64).sum(),
         Value::Hash(h) => h.iter().map(|(f, v)| (f.len() + v.len()) as u64).sum(),
         Value::Set(s) => s.iter().map(|m| m.len() as u64).sum(),
+        Value::ZSet(z) => z.iter().map(|(m, _)| m.len() as u64 + 8).sum(),
+        Value::Json(j) => serde_json::to_vec(j.doc()).map_or(0, |t| t.len() as u64),
     }
 }
 
@@ -1020,6 +1022,27 @@ fn put_value(line: &mut Map<String, Json>, value: &Value) {
         Value::Set(s) => {
             line.insert("value".into(), s.iter().map(bytes_json).collect());
         }
+        Value::ZSet(z) => {
+            let members = z
+                .iter()
+                .map(|(m, score)| Json::Array(vec![bytes_json(m), score_json(score)]))
+                .collect();
+            line.insert("value".into(), members);
+        }
+        Value::Json(j) => {
+            line.insert("value".into(), j.doc().clone());
+        }
+    }
+}
+
+/// A sorted-set score: a number, or "inf" / "-inf", which JSON numbers cannot be.
+fn score_json(score: f64) -> Json {
+    if score.is_finite() {
+        score.into()
+    } else if score > 0.0 {
+        "inf".into()
+    } else {
+        "-inf".into()
     }
 }
 
@@ -1143,6 +1166,17 @@ fn effect_fields(line: &mut Map<String, Json>, effect: &Effect) {
                 }
                 Delta::SetRem { members } => {
                     ("srem", members.iter().map(|i| bytes_json(i)).collect())
+                }
+                Delta::ZAdd { scores, members } => (
+                    "zadd",
+                    scores
+                        .iter()
+                        .zip(members)
+                        .map(|(s, m)| Json::Array(vec![bytes_json(m), score_json(*s)]))
+                        .collect(),
+                ),
+                Delta::ZRem { members } => {
+                    ("zrem", members.iter().map(|i| bytes_json(i)).collect())
                 }
             };
             line.insert("change".into(), change.into());

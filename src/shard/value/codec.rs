@@ -115,6 +115,12 @@ mod tests {
         }
         round_trip(Value::Set(set));
         round_trip(Value::Set(super::Set::new()));
+        let mut zset = super::super::ZSet::new();
+        zset.insert(b"m", 2.5);
+        zset.insert(b"n", f64::INFINITY);
+        round_trip(Value::ZSet(zset));
+        let doc = serde_json::json!({"b": [1, 2.5, null], "a": {"x": "y"}, "t": true});
+        round_trip(Value::Json(super::super::Json::new(doc)));
     }
 
     #[test]

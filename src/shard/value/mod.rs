@@ -4,13 +4,16 @@
 
 mod codec;
 pub mod hash;
+pub mod json;
 pub mod list;
 pub mod set;
 pub mod zset;
 
 pub use hash::Hash;
+pub use json::Json;
 pub use list::List;
 pub use set::Set;
+pub use zset::ZSet;
 
 // Format: a value in WAL records and snapshots (bincode enum; the variant order is part of
 // the on-disk format, so new types are only ever added at the end).
@@ -22,6 +25,9 @@ pub enum Value {
     List(List),
     Hash(Hash),
     Set(Set),
+    ZSet(ZSet),
+    /// A parsed JSON document (the JSON.* commands; SQL rows).
+    Json(Json),
 }
 
 /// Longest string Redis stores with the `embstr` encoding.
@@ -44,6 +50,8 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Json(_) => "ReJSON-RL",
         }
     }
 
@@ -62,6 +70,8 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+            Value::Json(_) => "raw",
         }
     }
 
@@ -72,6 +82,8 @@ impl Value {
             Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
+            Value::Json(j) => j.heap_size(),
         }
     }
 
@@ -83,6 +95,8 @@ impl Value {
             Value::List(l) => l.is_empty(),
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+            Value::Json(_) => false,
         }
     }
 
