@@ -61,6 +61,9 @@ fn select(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
 /// `RESET` — back to a fresh connection's state.
 fn reset(c: &mut Client, _argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
     c.db = 0;
+    // Leaves MULTI; the watched keys are forgotten by the connection loop (it needs to
+    // reach their shards).
+    c.multi = None;
     c.proto = Protocol::Resp2;
     {
         let mut info = c.info.borrow_mut();

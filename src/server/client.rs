@@ -102,4 +102,17 @@ pub struct Client {
     /// The clock for the commands of the current read (one reading per read, refreshed
     /// after every wait), so the per-command path does not read the clock.
     pub now_ms: u64,
+    /// Between MULTI and EXEC/DISCARD: the queued commands.
+    pub multi: Option<Multi>,
+    /// Shards on which this connection WATCHes keys, one bit per shard.
+    pub watching: u64,
+}
+
+/// A transaction being queued (MULTI ... EXEC).
+#[derive(Default)]
+pub struct Multi {
+    /// The queued commands' arguments, in order.
+    pub queue: Vec<Vec<Vec<u8>>>,
+    /// A command was refused while queuing (unknown, wrong arity): EXEC must abort.
+    pub failed: bool,
 }

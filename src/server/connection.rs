@@ -13,8 +13,8 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
 use super::client::{Client, ClientInfo};
-use super::coordinator;
 use super::Event;
+use super::{atomic, coordinator};
 use crate::commands::{self, CmdError, Cross, Registry, Run, ShardCtx};
 use crate::protocol::parser::{Parsed, ParserLimits, ProtocolError, RequestParser};
 use crate::protocol::{Argv, PackedArgs, Protocol, ReplyBuf};
@@ -212,6 +212,8 @@ impl Connection {
                 info,
                 close_after_reply: false,
                 now_ms: now,
+                multi: None,
+                watching: 0,
             },
             stream,
             parser: RequestParser::new(ParserLimits::default()),
@@ -247,6 +249,7 @@ impl Connection {
         if let Err(e) = result {
             tracing::debug!(client = self.client.id, "connection closed: {e}");
         }
+        atomic::unwatch_all(&mut self.client).await;
         let _ = self.stream.close().await;
         let shard = &self.client.shard;
         shard.clients.borrow_mut().remove(self.client.id);
@@ -413,6 +416,9 @@ impl Connection {
 /// Runs one command (or queues it for its shard).
 async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
     let Some(spec) = Registry::get().lookup(argv.get(0)) else {
+        if let Some(m) = &mut client.multi {
+            m.failed = true;
+        }
         pipe.target(client.proto)
             .error(commands::unknown_command(argv).message());
         return;
@@ -421,11 +427,21 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
         || (spec.step > 1
             && !(argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))
     {
+        if let Some(m) = &mut client.multi {
+            m.failed = true;
+        }
         pipe.target(client.proto)
             .error(CmdError::wrong_arity(spec.name).message());
         return;
     }
     client.info.borrow_mut().last_cmd = spec.name;
+    if let Some(m) = &mut client.multi {
+        if !commands::transaction::runs_inside_multi(spec) {
+            m.queue.push(owned(argv));
+            pipe.target(client.proto).simple(b"QUEUED");
+            return;
+        }
+    }
     let shard = client.shard.clone();
     match spec.run {
         Run::Conn(f) => {
@@ -439,6 +455,9 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
                 // Batches already queued keep the protocol their commands were sent in.
                 pipe.complete_remote(&shard).await;
             }
+            if spec.name == "reset" {
+                atomic::unwatch_all(client).await;
+            }
         }
         Run::Shard(f) => match route(spec, argv, shard.nshards) {
             Route::One(s) if s == shard.id => {
@@ -448,6 +467,10 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
                         pipe.target(client.proto).error(&why);
                         return;
                     }
+                }
+                // A key held by a cross-shard transaction is waited for.
+                if !shard.locks.borrow().is_empty() {
+                    shard.wait_command_free(client.db as u32, argv).await;
                 }
                 let mut dbs = shard.dbs.borrow_mut();
                 let mut rng = shard.rng.borrow_mut();
@@ -466,11 +489,13 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
                 pipe.complete_remote(&shard).await;
                 let out = pipe.target(client.proto);
                 let result = match spec.cross {
-                    Cross::Coord(f) => f(client, owned(argv), out).await,
-                    Cross::No => Err(CmdError::msg(
-                        "CROSSSLOT Keys in request don't hash to the same slot",
-                    )),
-                    how => coordinator::split_by_shard(client, spec, how, argv, out).await,
+                    Cross::Coord(f) if !atomic::can_gather(spec, argv) => {
+                        f(client, owned(argv), out).await
+                    }
+                    Cross::No | Cross::Coord(_) => {
+                        atomic::run_gathered(client, spec, argv, out, None).await
+                    }
+                    how => coordinator::split_by_shard(client, spec, how, argv, out, None).await,
                 };
                 if let Err(e) = result {
                     out.error(e.message());

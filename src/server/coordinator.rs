@@ -1,23 +1,25 @@
 //! Multi-key commands whose keys live on several shards: the same command is sent to
 //! every shard involved with that shard's keys, and the replies are combined.
 //!
-//! Each part runs atomically on its shard; the parts are not yet atomic with each other
-//! (a client may briefly see some shards' effects before others'). The cross-shard
-//! transaction layer will order the parts; every caller already goes through here.
+//! The parts run as one transaction (`atomic::run_parts`): no client observes some
+//! shards' parts without the others'.
 
+use super::atomic::{self, Txn};
 use crate::commands::{CmdError, CmdResult, CommandSpec, Cross};
 use crate::protocol::{reply_reader, Argv, PackedArgs, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::mesh::{Batch, BatchReply};
-use crate::shard::{join_all, shard_of, ShardId};
+use crate::shard::{shard_of, ShardId};
 
 /// Splits `argv` by the shard of each key and combines the parts' replies per `how`.
+/// Inside a transaction (`txn`) the keys are locked already.
 pub async fn split_by_shard(
     client: &mut Client,
     spec: &CommandSpec,
     how: Cross,
     argv: &Argv<'_>,
     out: &mut ReplyBuf,
+    txn: Option<&Txn>,
 ) -> CmdResult {
     let shard = client.shard.clone();
     let n = shard.nshards;
@@ -41,30 +43,29 @@ pub async fn split_by_shard(
             packed.push(part_args[s].iter().copied());
         }
     }
-    let calls: Vec<_> = parts
+    let mode = atomic::lock_mode(spec);
+    let db = client.db as u32;
+    let sends: Vec<_> = parts
         .iter_mut()
         .enumerate()
         .filter_map(|(s, p)| p.as_mut().map(|(packed, _)| (s, std::mem::take(packed))))
         .map(|(s, args)| {
-            let shard = shard.clone();
+            let keys = args
+                .get(0)
+                .iter()
+                .skip(1)
+                .step_by(step)
+                .map(|k| (db, k.to_vec(), mode))
+                .collect();
             let batch = Batch {
                 proto: out.proto,
-                dbs: vec![client.db as u32],
+                dbs: vec![db],
                 args,
             };
-            async move {
-                let reply = if s == shard.id {
-                    let mut reply = BatchReply::default();
-                    shard.run_batch(&batch, &mut reply);
-                    reply
-                } else {
-                    shard.call_batch(s, batch).await
-                };
-                (s, reply)
-            }
+            (s, keys, batch)
         })
         .collect();
-    let replies: Vec<(ShardId, BatchReply)> = join_all(calls).await;
+    let replies: Vec<(ShardId, BatchReply)> = atomic::run_parts(&shard, sends, txn).await;
 
     // A part that failed (e.g. WRONGTYPE) fails the whole command, as it would on one node.
     for (_, r) in &replies {

@@ -5,6 +5,7 @@
 //! the listen address with SO_REUSEPORT, so the kernel spreads connections over the cores
 //! and a connection stays on the core that accepted it.
 
+pub mod atomic;
 pub mod client;
 pub mod connection;
 pub mod coordinator;

@@ -75,6 +75,16 @@ pub struct Keyspace {
     journal: Option<Rc<Journal>>,
     /// The snapshot walking this keyspace, if one is running.
     snap: Option<SnapCursor>,
+    /// Keys that clients WATCH, when any do: changes mark their watchers dirty.
+    watches: Option<Box<RefCell<Watches>>>,
+}
+
+/// WATCH bookkeeping of one keyspace: who watches which key, and which watchers saw a
+/// watched key change (their EXEC must fail). Watchers are connection ids.
+#[derive(Default)]
+struct Watches {
+    keys: hashbrown::HashMap<Box<[u8]>, Vec<u64>>,
+    dirty: hashbrown::HashSet<u64>,
 }
 
 /// Where a running snapshot's walk over one keyspace stands.
@@ -102,6 +112,7 @@ impl Default for Keyspace {
             db: 0,
             journal: None,
             snap: None,
+            watches: None,
         }
     }
 }
@@ -136,15 +147,94 @@ impl Keyspace {
         self.journal.as_ref()
     }
 
+    /// Journals a change, and marks the watchers of the key it names dirty: every change
+    /// of data comes through here, `journal_put` or `modify_delta`, so none escapes
+    /// WATCH either.
     #[inline]
     fn journal(&self, effect: EffectRef<'_>) {
+        if self.watches.is_some() {
+            match &effect {
+                EffectRef::Put { key, .. }
+                | EffectRef::Del { key, .. }
+                | EffectRef::Expire { key, .. }
+                | EffectRef::Delta { key, .. } => self.touch_watched(key),
+                EffectRef::FlushDb { .. } | EffectRef::SwapDb { .. } => self.touch_all_watched(),
+                EffectRef::GroupTag => {}
+            }
+        }
         if let Some(j) = &self.journal {
             j.append(&effect);
         }
     }
 
+    #[cold]
+    fn touch_watched(&self, key: &[u8]) {
+        if let Some(w) = &self.watches {
+            let w = &mut *w.borrow_mut();
+            if let Some(ids) = w.keys.get(key) {
+                w.dirty.extend(ids.iter().copied());
+            }
+        }
+    }
+
+    #[cold]
+    fn touch_all_watched(&self) {
+        if let Some(w) = &self.watches {
+            let Watches { keys, dirty } = &mut *w.borrow_mut();
+            dirty.extend(keys.values().flatten().copied());
+        }
+    }
+
+    /// WATCH: connection `id` watches `key` from now on (a key already expired is
+    /// deleted first, so that its expiry does not count as a change).
+    pub fn watch(&mut self, id: u64, key: &[u8], now_ms: u64) {
+        self.find_live(key, now_ms);
+        let mut w = self.watches.get_or_insert_with(Box::default).borrow_mut();
+        let ids = w.keys.entry(key.into()).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    /// Whether a key watched by `id` changed since WATCH. Keys that expired since are
+    /// deleted now, which counts as a change (as a key that was live at WATCH and is
+    /// gone at EXEC must).
+    pub fn watch_dirty(&mut self, id: u64, now_ms: u64) -> bool {
+        let Some(w) = &self.watches else { return false };
+        let keys: Vec<Box<[u8]>> = w
+            .borrow()
+            .keys
+            .iter()
+            .filter(|(_, ids)| ids.contains(&id))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            self.find_live(&k, now_ms);
+        }
+        self.watches
+            .as_ref()
+            .is_some_and(|w| w.borrow().dirty.contains(&id))
+    }
+
+    /// UNWATCH: forgets every key `id` watches here.
+    pub fn unwatch(&mut self, id: u64) {
+        let Some(w) = &mut self.watches else { return };
+        let w = w.get_mut();
+        w.keys.retain(|_, ids| {
+            ids.retain(|&i| i != id);
+            !ids.is_empty()
+        });
+        w.dirty.remove(&id);
+        if w.keys.is_empty() && w.dirty.is_empty() {
+            self.watches = None;
+        }
+    }
+
     /// Journals the current state of the entry at `slot` as a `Put`.
     fn journal_put(&self, slot: Slot) {
+        if self.watches.is_some() {
+            self.touch_watched(&self.entry(slot).key);
+        }
         if let Some(j) = &self.journal {
             let e = self.entry(slot);
             j.append(&EffectRef::Put {
@@ -461,6 +551,9 @@ impl Keyspace {
         if self.remove_if_emptied(slot) {
             return r;
         }
+        if self.watches.is_some() {
+            self.touch_watched(&self.entry(slot).key);
+        }
         if let Some(j) = &self.journal {
             j.append(&EffectRef::Delta {
                 db: self.db,
@@ -546,10 +639,8 @@ impl Keyspace {
     pub fn remove_slot(&mut self, slot: Slot) -> Entry {
         self.before_change(slot);
         let e = self.slab[slot as usize].take().expect("live slot");
-        self.journal(EffectRef::Del {
-            db: self.db,
-            key: &e.key,
-        });
+        let db = self.db;
+        self.journal(EffectRef::Del { db, key: &e.key });
         if e.expire_at != 0 {
             self.unlist_expiring(e.expiring_pos);
         }
@@ -573,6 +664,7 @@ impl Keyspace {
         self.snapshot_step(usize::MAX);
         self.journal(EffectRef::FlushDb { db: self.db });
         *self = Keyspace {
+            watches: self.watches.take(),
             hasher: self.hasher.clone(),
             expired: self.expired,
             hits: self.hits,
@@ -647,7 +739,14 @@ pub fn swap_dbs(dbs: &mut [Keyspace], a: usize, b: usize) {
     if a == b {
         return;
     }
+    // Watchers of either database see their keys change; the watch tables stay with
+    // their database numbers.
+    dbs[a].touch_all_watched();
+    dbs[b].touch_all_watched();
     dbs.swap(a, b);
+    let (wa, wb) = (dbs[a].watches.take(), dbs[b].watches.take());
+    dbs[a].watches = wb;
+    dbs[b].watches = wa;
     dbs[a].db = a as u32;
     dbs[b].db = b as u32;
     dbs[a].journal(EffectRef::SwapDb {

@@ -3,6 +3,7 @@
 //! clients. Shards share nothing mutable; they talk through `mesh`.
 
 pub mod keyspace;
+pub mod locks;
 pub mod mesh;
 pub mod ops;
 pub mod routing;
@@ -23,6 +24,7 @@ use crate::storage::wal::SyncPolicy;
 use crate::storage::Storage;
 use crate::util::glob::glob_match;
 use keyspace::Keyspace;
+use locks::{LockMode, LockTable, TxnId};
 use mesh::{Batch, BatchReply, Mesh, Request, Response};
 use ops::{OpResult, PutMode, ShardOp};
 pub use routing::{shard_of, ShardId};
@@ -76,6 +78,10 @@ pub struct Shard {
     /// The shard's WAL and snapshots; set once recovery is done.
     storage: OnceCell<Rc<Storage>>,
     journal: Rc<Journal>,
+    /// Keys locked by cross-shard transactions (see `locks`).
+    pub locks: RefCell<LockTable>,
+    /// Numbers this shard's transactions (`txn_id`).
+    next_txn: Cell<u64>,
 }
 
 impl Shard {
@@ -102,6 +108,8 @@ impl Shard {
             config_epoch: Cell::new(0),
             storage: OnceCell::new(),
             journal,
+            locks: RefCell::new(LockTable::default()),
+            next_txn: Cell::new(1),
         })
     }
 
@@ -251,8 +259,88 @@ impl Shard {
                 }
                 OpResult::Bool(running)
             }
+            ShardOp::Lock { txn, keys, watch } => {
+                locks::acquire(&self.locks, txn, &keys).await;
+                let dirty = watch.is_some_and(|id| self.watch_dirty(id));
+                OpResult::Bool(dirty)
+            }
+            ShardOp::TxnBatch {
+                txn,
+                lock,
+                batch,
+                unlock,
+            } => {
+                if !lock.is_empty() {
+                    locks::acquire(&self.locks, txn, &lock).await;
+                }
+                let mut reply = BatchReply::default();
+                self.run_batch(&batch, &mut reply);
+                if unlock {
+                    self.locks.borrow_mut().release(txn);
+                }
+                OpResult::Batch(reply)
+            }
+            ShardOp::Exec { watch, batch } => {
+                self.wait_batch_free(&batch).await;
+                if watch.is_some_and(|id| self.watch_dirty(id)) {
+                    return OpResult::Bool(false);
+                }
+                let mut reply = BatchReply::default();
+                // One journal record for the whole transaction: a crash keeps all of
+                // it or none.
+                self.journal.begin_group();
+                self.run_batch(&batch, &mut reply);
+                self.journal.end_group();
+                OpResult::Batch(reply)
+            }
             op => self.run_op(op),
         }
+    }
+
+    /// A new transaction id, unique across shards.
+    pub fn txn_id(&self) -> TxnId {
+        let seq = self.next_txn.get();
+        self.next_txn.set(seq + 1);
+        (seq << 16) | self.id as u64
+    }
+
+    /// Whether connection `id` watches a key here that changed (or expired) since.
+    pub fn watch_dirty(&self, id: u64) -> bool {
+        let now = now_ms();
+        let mut dirty = false;
+        for ks in self.dbs.borrow_mut().iter_mut() {
+            dirty |= ks.watch_dirty(id, now);
+        }
+        dirty
+    }
+
+    /// Whether a command of a batch names a key that a transaction holds.
+    fn batch_blocked(&self, batch: &Batch) -> bool {
+        let locks = self.locks.borrow();
+        !locks.is_empty()
+            && batch
+                .args
+                .iter()
+                .zip(&batch.dbs)
+                .any(|(argv, &db)| command_blocked(&locks, 0, db, &argv))
+    }
+
+    /// Waits until no command of `batch` names a key a transaction holds.
+    async fn wait_batch_free(&self, batch: &Batch) {
+        while self.batch_blocked(batch) {
+            let seen = self.locks.borrow().released().generation();
+            locks::Notify::wait_past(&self.locks, seen).await;
+        }
+    }
+
+    /// Waits until the keys of a plain command are free of transactions' locks. Costs a
+    /// branch when nothing is locked.
+    #[inline]
+    pub async fn wait_command_free(&self, db: u32, argv: &crate::protocol::Argv<'_>) {
+        if self.locks.borrow().is_empty() {
+            return;
+        }
+        locks::wait_until_free(&self.locks, |t| command_blocked(t, 0, db, argv)).await;
     }
 
     /// Takes a snapshot whenever the WAL has grown past `wal_size_threshold_mb` since the
@@ -419,8 +507,61 @@ impl Shard {
                     Err(e) => OpResult::Error(e),
                 }
             }
-            ShardOp::Save | ShardOp::BgSave { .. } => {
-                OpResult::Error("ERR internal error: snapshot ops run asynchronously".into())
+            ShardOp::Save
+            | ShardOp::BgSave { .. }
+            | ShardOp::Lock { .. }
+            | ShardOp::TxnBatch { .. }
+            | ShardOp::Exec { .. } => {
+                OpResult::Error("ERR internal error: op runs asynchronously".into())
+            }
+            ShardOp::Unlock { txn } => {
+                self.locks.borrow_mut().release(txn);
+                OpResult::Done
+            }
+            ShardOp::Watch { id, db, keys } => {
+                for k in &keys {
+                    dbs[db].watch(id, k, now);
+                }
+                OpResult::Done
+            }
+            ShardOp::Unwatch { id } => {
+                for ks in dbs.iter_mut() {
+                    ks.unwatch(id);
+                }
+                OpResult::Done
+            }
+            ShardOp::Fetch { db, keys } => OpResult::Values(
+                keys.iter()
+                    .map(|k| {
+                        let slot = dbs[db].find_live(k, now)?;
+                        let e = dbs[db].entry(slot);
+                        Some((e.value.clone(), e.expire_at()))
+                    })
+                    .collect(),
+            ),
+            ShardOp::Apply {
+                txn,
+                db,
+                changes,
+                unlock,
+            } => {
+                let ks = &mut dbs[db];
+                self.journal.begin_group();
+                for (key, change) in changes {
+                    match change {
+                        Some((value, expire_at)) => {
+                            ks.insert(&key, value, expire_at, now);
+                        }
+                        None => {
+                            ks.remove(&key);
+                        }
+                    }
+                }
+                self.journal.end_group();
+                if unlock {
+                    self.locks.borrow_mut().release(txn);
+                }
+                OpResult::Done
             }
             ShardOp::ResetStats => {
                 let (expired, hits, misses) = keyspace_totals(&dbs);
@@ -537,22 +678,66 @@ impl Shard {
         match request {
             Request::Batches(batches) => {
                 Counters::add(&self.counters.served_batches, batches.len() as u64);
-                let replies = batches
-                    .iter()
-                    .map(|batch| {
-                        let mut reply = BatchReply {
-                            out: Vec::with_capacity(batch.args.len() * 16),
-                            ends: Vec::with_capacity(batch.args.len()),
-                        };
-                        self.run_batch(batch, &mut reply);
-                        reply
-                    })
-                    .collect();
-                Response::Batches(replies)
+                let mut replies: Vec<Option<BatchReply>> = Vec::with_capacity(batches.len());
+                let mut deferred = false;
+                for batch in &batches {
+                    // A batch naming a key that a transaction holds waits for it, after
+                    // the others have run: they belong to other connections, and one of
+                    // them may be the transaction's own work.
+                    if self.batch_blocked(batch) {
+                        replies.push(None);
+                        deferred = true;
+                        continue;
+                    }
+                    replies.push(Some(self.run_new_batch(batch)));
+                }
+                if deferred {
+                    for (batch, reply) in batches.iter().zip(replies.iter_mut()) {
+                        if reply.is_none() {
+                            self.wait_batch_free(batch).await;
+                            *reply = Some(self.run_new_batch(batch));
+                        }
+                    }
+                }
+                Response::Batches(replies.into_iter().map(|r| r.expect("ran")).collect())
             }
             Request::Op(op) => Response::Op(self.run_op_async(op).await),
         }
     }
+}
+
+impl Shard {
+    fn run_new_batch(&self, batch: &Batch) -> BatchReply {
+        let mut reply = BatchReply {
+            out: Vec::with_capacity(batch.args.len() * 16),
+            ends: Vec::with_capacity(batch.args.len()),
+        };
+        self.run_batch(batch, &mut reply);
+        reply
+    }
+}
+
+/// Whether a command run by `txn` (0: a plain command) must wait for a key another
+/// transaction holds: writes wait for any lock, reads only for exclusive ones.
+pub fn command_blocked(
+    locks: &LockTable,
+    txn: TxnId,
+    db: u32,
+    argv: &crate::protocol::Argv<'_>,
+) -> bool {
+    let Some(spec) = Registry::get().lookup(argv.get(0)) else {
+        return false;
+    };
+    if !spec.arity_ok(argv.len()) {
+        return false;
+    }
+    let mode = if spec.has(commands::flags::WRITE) {
+        LockMode::Exclusive
+    } else {
+        LockMode::Shared
+    };
+    spec.keys_of(argv)
+        .any(|p| p < argv.len() && locks.conflicts(txn, db, argv.get(p), mode))
 }
 
 /// The keyspaces' own counters summed over every database: (expired, hits, misses).

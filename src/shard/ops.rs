@@ -2,6 +2,8 @@
 //! parts of KEYS, SCAN, DBSIZE, FLUSH*, SWAPDB, INFO, and the halves of cross-shard key
 //! moves. Pipelined key commands travel as `mesh::Batch` instead; these are the rest.
 
+use super::locks::{LockKey, TxnId};
+use super::mesh::{Batch, BatchReply};
 use super::value::Value;
 
 /// How `Put` treats an existing destination key.
@@ -78,6 +80,57 @@ pub enum ShardOp {
     BgSave {
         schedule: bool,
     },
+    /// Locks keys for a transaction, waiting until they are free. With `watch`, also
+    /// answers (`Bool`) whether a key that connection watches here has changed.
+    Lock {
+        txn: TxnId,
+        keys: Vec<LockKey>,
+        watch: Option<u64>,
+    },
+    /// Runs commands for a transaction that holds their keys' locks (taking `lock`
+    /// first, waiting if needed), then with `unlock` releases all it holds here.
+    /// Replies `Batch`.
+    TxnBatch {
+        txn: TxnId,
+        lock: Vec<LockKey>,
+        batch: Batch,
+        unlock: bool,
+    },
+    /// Releases every lock of a transaction.
+    Unlock {
+        txn: TxnId,
+    },
+    /// A MULTI/EXEC queue whose keys all live on this shard: waits until they are free,
+    /// checks the watcher, then runs every command in one go. Replies `Batch`, or
+    /// `Bool(false)` when a watched key changed (nothing runs).
+    Exec {
+        watch: Option<u64>,
+        batch: Batch,
+    },
+    /// WATCH: connection `id` watches `keys` of `db` here.
+    Watch {
+        id: u64,
+        db: usize,
+        keys: Vec<Vec<u8>>,
+    },
+    /// UNWATCH: connection `id` watches nothing here any more.
+    Unwatch {
+        id: u64,
+    },
+    /// Copies keys out for a transaction that holds their locks (cross-shard commands
+    /// that run on the coordinator): replies `Values`, in order.
+    Fetch {
+        db: usize,
+        keys: Vec<Vec<u8>>,
+    },
+    /// Stores what such a command made of its keys (`None`: deleted), as one journal
+    /// record, then with `unlock` releases the transaction's locks here.
+    Apply {
+        txn: TxnId,
+        db: usize,
+        changes: Vec<(Vec<u8>, Option<KeyValue>)>,
+        unlock: bool,
+    },
 }
 
 impl ShardOp {
@@ -90,6 +143,7 @@ impl ShardOp {
                 | ShardOp::SwapDb { .. }
                 | ShardOp::Take { .. }
                 | ShardOp::Put { .. }
+                | ShardOp::Apply { .. }
         )
     }
 }
@@ -108,5 +162,7 @@ pub enum OpResult {
     Value(Option<KeyValue>),
     Stats(Box<super::stats::ShardStats>),
     Clients(Vec<String>),
+    Batch(BatchReply),
+    Values(Vec<Option<KeyValue>>),
     Error(String),
 }

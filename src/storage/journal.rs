@@ -41,6 +41,9 @@ pub struct Journal {
     changes_since_snapshot: Cell<u64>,
     /// The command whose effects are being gathered into one record, if one is.
     group: Cell<Option<Group>>,
+    /// Open `begin_group` calls: a group opened inside another (a command inside EXEC)
+    /// joins the outer one, sealed by the outermost `end_group`.
+    group_depth: Cell<u32>,
 }
 
 /// Where an open group's record stands in `pending`.
@@ -69,6 +72,7 @@ impl Journal {
             bytes_since_snapshot: Cell::new(0),
             changes_since_snapshot: Cell::new(0),
             group: Cell::new(None),
+            group_depth: Cell::new(0),
         })
     }
 
@@ -108,7 +112,9 @@ impl Journal {
     /// record) none. Costs nothing for a command that changes nothing.
     #[inline]
     pub fn begin_group(&self) {
-        if self.enabled && !self.muted.get() {
+        let depth = self.group_depth.get();
+        self.group_depth.set(depth + 1);
+        if depth == 0 && self.enabled && !self.muted.get() {
             self.group.set(Some(Group {
                 start: None,
                 effects: 0,
@@ -120,6 +126,11 @@ impl Journal {
     /// plain record; several become one `Effect::Group` record.
     #[inline]
     pub fn end_group(&self) {
+        let depth = self.group_depth.get().saturating_sub(1);
+        self.group_depth.set(depth);
+        if depth > 0 {
+            return;
+        }
         let Some(Group {
             start: Some(start),
             effects,
