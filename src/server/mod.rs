@@ -8,6 +8,7 @@
 pub mod client;
 pub mod connection;
 pub mod coordinator;
+pub mod pubsub;
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;

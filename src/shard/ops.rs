@@ -2,7 +2,10 @@
 //! parts of KEYS, SCAN, DBSIZE, FLUSH*, SWAPDB, INFO, and the halves of cross-shard key
 //! moves. Pipelined key commands travel as `mesh::Batch` instead; these are the rest.
 
+use std::sync::Arc;
+
 use super::value::Value;
+use crate::server::pubsub::Kind;
 
 /// How `Put` treats an existing destination key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +81,24 @@ pub enum ShardOp {
     BgSave {
         schedule: bool,
     },
+    /// PUBLISH / SPUBLISH: delivers to this shard's subscribers and answers how many
+    /// received it. The bytes are shared by every shard's copy of the op.
+    Publish {
+        sharded: bool,
+        channel: Arc<[u8]>,
+        message: Arc<[u8]>,
+    },
+    /// PUBSUB CHANNELS / SHARDCHANNELS (and NUMPAT, with `Kind::Pattern`): the names
+    /// this shard's clients subscribe to, optionally only those matching `pattern`.
+    PubSubNames {
+        kind: Kind,
+        pattern: Option<Vec<u8>>,
+    },
+    /// PUBSUB NUMSUB / SHARDNUMSUB: this shard's subscriber count of each channel.
+    PubSubCounts {
+        kind: Kind,
+        names: Vec<Vec<u8>>,
+    },
 }
 
 impl ShardOp {
@@ -108,5 +129,6 @@ pub enum OpResult {
     Value(Option<KeyValue>),
     Stats(Box<super::stats::ShardStats>),
     Clients(Vec<String>),
+    Ints(Vec<i64>),
     Error(String),
 }
