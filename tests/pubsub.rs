@@ -95,7 +95,10 @@ fn publish_counts_receivers_over_all_cores() {
     let server = Server::start();
     let mut subs: Vec<RawCon> = (0..4).map(|i| on_core(&server, i % 2)).collect();
     for s in &mut subs {
-        assert_eq!(s.call(&["SUBSCRIBE", "news"]), confirm("subscribe", "news", 1));
+        assert_eq!(
+            s.call(&["SUBSCRIBE", "news"]),
+            confirm("subscribe", "news", 1)
+        );
     }
     let mut pattern_sub = on_core(&server, 1);
     assert_eq!(
@@ -119,7 +122,10 @@ fn patterns_and_channels_on_one_connection() {
         call_n(&mut sub, &["PSUBSCRIBE", "news.*", "h?llo"], 2),
         confirm("psubscribe", "news.*", 1) + &confirm("psubscribe", "h?llo", 2)
     );
-    assert_eq!(sub.call(&["SUBSCRIBE", "news.a"]), confirm("subscribe", "news.a", 3));
+    assert_eq!(
+        sub.call(&["SUBSCRIBE", "news.a"]),
+        confirm("subscribe", "news.a", 3)
+    );
     // Subscribed to the channel and a matching pattern: it receives (and counts) twice,
     // the channel's message first.
     assert_eq!(publisher.call(&["PUBLISH", "news.a", "1"]), ":2\r\n");
@@ -149,8 +155,14 @@ fn subscription_counts_and_unsubscribe_forms() {
     );
     // Subscribing twice changes nothing; patterns add to the same count.
     assert_eq!(c.call(&["SUBSCRIBE", "a"]), confirm("subscribe", "a", 2));
-    assert_eq!(c.call(&["PSUBSCRIBE", "p*"]), confirm("psubscribe", "p*", 3));
-    assert_eq!(c.call(&["UNSUBSCRIBE", "zz"]), confirm("unsubscribe", "zz", 3));
+    assert_eq!(
+        c.call(&["PSUBSCRIBE", "p*"]),
+        confirm("psubscribe", "p*", 3)
+    );
+    assert_eq!(
+        c.call(&["UNSUBSCRIBE", "zz"]),
+        confirm("unsubscribe", "zz", 3)
+    );
     // Without arguments: every channel, one frame each, the count going down.
     c.send(&encode(&["UNSUBSCRIBE"]));
     let frames = replies(&mut c, 2);
@@ -191,15 +203,23 @@ fn resp2_subscribed_context_allows_only_some_commands() {
     assert_eq!(c.call(&["PUBSUB", "NUMPAT"]), refused("pubsub|numpat"));
     // Arity is checked first, as in Redis; unknown commands are unknown.
     assert_eq!(c.call(&["GET"]), common::arity_err("get"));
-    assert!(c.call(&["NOSUCH"]).starts_with("-ERR unknown command 'NOSUCH'"));
+    assert!(c
+        .call(&["NOSUCH"])
+        .starts_with("-ERR unknown command 'NOSUCH'"));
     assert_eq!(c.call(&["PING"]), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
     assert_eq!(c.call(&["PING", "hi"]), "*2\r\n$4\r\npong\r\n$2\r\nhi\r\n");
     // Still subscribed with only a pattern or a shard channel.
     assert_eq!(c.call(&["SSUBSCRIBE", "s"]), confirm("ssubscribe", "s", 1));
-    assert_eq!(c.call(&["UNSUBSCRIBE", "a"]), confirm("unsubscribe", "a", 0));
+    assert_eq!(
+        c.call(&["UNSUBSCRIBE", "a"]),
+        confirm("unsubscribe", "a", 0)
+    );
     assert_eq!(c.call(&["GET", "x"]), refused("get"));
     // RESET leaves the context and drops every subscription.
-    assert_eq!(c.call(&["PSUBSCRIBE", "p*"]), confirm("psubscribe", "p*", 1));
+    assert_eq!(
+        c.call(&["PSUBSCRIBE", "p*"]),
+        confirm("psubscribe", "p*", 1)
+    );
     assert_eq!(c.call(&["RESET"]), "+RESET\r\n");
     assert_eq!(c.call(&["GET", "x"]), "$-1\r\n");
     assert_eq!(c.call(&["PUBLISH", "pp", "x"]), ":0\r\n");
@@ -228,7 +248,10 @@ fn resp3_pushes_interleave_with_replies() {
     assert_eq!(publisher.call(&["PUBLISH", "ch", "one"]), ":1\r\n");
     // The push was sent before GET's reply was asked for; each arrives whole.
     sub.send(&encode(&["GET", "k"]));
-    assert_eq!(replies(&mut sub, 2), vec![push("one"), "$1\r\nv\r\n".into()]);
+    assert_eq!(
+        replies(&mut sub, 2),
+        vec![push("one"), "$1\r\nv\r\n".into()]
+    );
     // Pushes arriving while a pipeline runs land between replies, never inside one.
     let mut pipeline = Vec::new();
     for _ in 0..200 {
@@ -267,7 +290,10 @@ fn resp3_pushes_interleave_with_replies() {
         sub.call(&["UNSUBSCRIBE"]),
         frame('>', &["unsubscribe", "ch"], Some(1))
     );
-    assert_eq!(sub.call(&["UNSUBSCRIBE"]), ">3\r\n$11\r\nunsubscribe\r\n_\r\n:1\r\n");
+    assert_eq!(
+        sub.call(&["UNSUBSCRIBE"]),
+        ">3\r\n$11\r\nunsubscribe\r\n_\r\n:1\r\n"
+    );
 }
 
 #[test]
@@ -290,7 +316,10 @@ fn pubsub_introspection_over_all_cores() {
         }
         s
     };
-    assert_eq!(q.call(&["PUBSUB", "CHANNELS"]), bulks(&["c1", "c2", "shared"]));
+    assert_eq!(
+        q.call(&["PUBSUB", "CHANNELS"]),
+        bulks(&["c1", "c2", "shared"])
+    );
     assert_eq!(q.call(&["PUBSUB", "channels", "c*"]), bulks(&["c1", "c2"]));
     assert_eq!(q.call(&["PUBSUB", "CHANNELS", "zz*"]), "*0\r\n");
     assert_eq!(
@@ -325,10 +354,18 @@ fn pubsub_introspection_over_all_cores() {
         "-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n"
     );
     assert_eq!(q.call(&["PUBSUB"]), common::arity_err("pubsub"));
-    assert!(q.call(&["PUBSUB", "HELP"]).starts_with("*14\r\n+PUBSUB <subcommand>"));
+    assert!(q
+        .call(&["PUBSUB", "HELP"])
+        .starts_with("*14\r\n+PUBSUB <subcommand>"));
     let info = q.call(&["COMMAND", "INFO", "subscribe", "spublish"]);
-    assert!(info.contains("+pubsub\r\n+noscript\r\n+loading\r\n+stale\r\n"), "{info}");
-    assert!(info.contains("+pubsub\r\n+loading\r\n+stale\r\n+fast\r\n"), "{info}");
+    assert!(
+        info.contains("+pubsub\r\n+noscript\r\n+loading\r\n+stale\r\n"),
+        "{info}"
+    );
+    assert!(
+        info.contains("+pubsub\r\n+loading\r\n+stale\r\n+fast\r\n"),
+        "{info}"
+    );
 }
 
 #[test]
@@ -348,7 +385,10 @@ fn shard_channels_are_their_own_namespace() {
     sub.expect(&message("x", "p"));
     assert_eq!(publisher.call(&["SPUBLISH", "z", "s"]), ":0\r\n");
     // Patterns do not see shard messages.
-    assert_eq!(sub.call(&["PSUBSCRIBE", "*"]), confirm("psubscribe", "*", 2));
+    assert_eq!(
+        sub.call(&["PSUBSCRIBE", "*"]),
+        confirm("psubscribe", "*", 2)
+    );
     assert_eq!(publisher.call(&["SPUBLISH", "y", "s2"]), ":1\r\n");
     sub.expect(&frame('*', &["smessage", "y", "s2"], None));
     assert_eq!(
@@ -394,9 +434,15 @@ fn disconnect_unsubscribes_everything() {
 fn subscriber_that_stops_reading_is_disconnected() {
     let server = Server::start();
     let mut slow = on_core(&server, 1);
-    assert_eq!(slow.call(&["SUBSCRIBE", "flood"]), confirm("subscribe", "flood", 1));
+    assert_eq!(
+        slow.call(&["SUBSCRIBE", "flood"]),
+        confirm("subscribe", "flood", 1)
+    );
     let mut healthy = on_core(&server, 0);
-    assert_eq!(healthy.call(&["SUBSCRIBE", "other"]), confirm("subscribe", "other", 1));
+    assert_eq!(
+        healthy.call(&["SUBSCRIBE", "other"]),
+        confirm("subscribe", "other", 1)
+    );
     let mut publisher = on_core(&server, 0);
     let payload = "x".repeat(1 << 20);
     // The slow subscriber reads nothing: once the socket buffers are full, its queue
@@ -409,9 +455,14 @@ fn subscriber_that_stops_reading_is_disconnected() {
         }
     }
     assert!(cut_off, "the slow subscriber was never disconnected");
-    assert_eq!(numsub(&mut publisher, "flood"), "*2\r\n$5\r\nflood\r\n:0\r\n");
+    assert_eq!(
+        numsub(&mut publisher, "flood"),
+        "*2\r\n$5\r\nflood\r\n:0\r\n"
+    );
     // Its connection ends (after whatever the kernel had buffered).
-    slow.s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    slow.s
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         match std::io::Read::read(&mut slow.s, &mut buf) {
@@ -420,7 +471,10 @@ fn subscriber_that_stops_reading_is_disconnected() {
         }
     }
     // Everyone else is fine.
-    assert_eq!(publisher.call(&["PUBLISH", "other", "still here"]), ":1\r\n");
+    assert_eq!(
+        publisher.call(&["PUBLISH", "other", "still here"]),
+        ":1\r\n"
+    );
     healthy.expect(&message("other", "still here"));
     assert_eq!(publisher.call(&["PING"]), "+PONG\r\n");
 }
