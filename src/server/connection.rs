@@ -283,7 +283,9 @@ impl Connection {
             // here: between rounds, so never inside a reply.
             let pushes = self.client.pubsub.handle.clone();
             if let Some(h) = &pushes {
-                if h.overflowed() {
+                // A steady flood of messages must not keep the connection from seeing
+                // shutdown: it never reaches the wait below while pushes keep coming.
+                if h.overflowed() || shutdown.fired() {
                     return Ok(());
                 }
                 if h.has_pending() {
