@@ -12,12 +12,22 @@ use crate::util::numbers;
 
 /// # Format
 /// `PING [message]`
-fn ping(_c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
+fn ping(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
     // The table's arity (-1) lets any count through; Redis accepts at most one message.
+    if argv.len() > 2 {
+        return Err(CmdError::wrong_arity("ping"));
+    }
+    // A subscribed RESP2 connection reads every reply as a message frame, so PING
+    // answers in that shape: ["pong", message or ""].
+    if c.proto == Protocol::Resp2 && c.pubsub.active() {
+        out.array(2);
+        out.bulk(b"pong");
+        out.bulk(if argv.len() == 2 { argv.get(1) } else { b"" });
+        return Ok(());
+    }
     match argv.len() {
         1 => out.simple(b"PONG"),
-        2 => out.bulk(argv.get(1)),
-        _ => return Err(CmdError::wrong_arity("ping")),
+        _ => out.bulk(argv.get(1)),
     }
     Ok(())
 }
@@ -60,6 +70,7 @@ fn select(c: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
 /// # Format
 /// `RESET` — back to a fresh connection's state.
 fn reset(c: &mut Client, _argv: &Argv<'_>, out: &mut ReplyBuf) -> CmdResult {
+    crate::server::pubsub::unsubscribe_all(c);
     c.db = 0;
     // Leaves MULTI; the watched keys are forgotten by the connection loop (it needs to
     // reach their shards).

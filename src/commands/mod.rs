@@ -16,6 +16,7 @@ pub mod error;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -295,6 +296,7 @@ impl Registry {
         specs.extend(hash::commands());
         specs.extend(set::commands());
         specs.extend(transaction::commands());
+        specs.extend(pubsub::commands());
         let mut by_name = HashMap::with_hasher(ahash::RandomState::new());
         for (i, s) in specs.iter().enumerate() {
             debug_assert!(s.name.len() <= MAX_NAME && s.name == s.name.to_ascii_lowercase());

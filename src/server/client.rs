@@ -27,7 +27,11 @@ pub struct ClientInfo {
     /// Last command name (lower case), e.g. `get` or `client|list`.
     pub last_cmd: &'static str,
     pub qbuf: usize,
-    /// Fired to close the connection (idle timeout).
+    /// Subscriptions: channels, patterns, shard channels.
+    pub sub: usize,
+    pub psub: usize,
+    pub ssub: usize,
+    /// Fired to close the connection (idle timeout, a subscriber over its output limit).
     pub close: Rc<crate::server::Event>,
 }
 
@@ -35,14 +39,18 @@ impl ClientInfo {
     /// One CLIENT LIST line (without the trailing newline), in Redis's field order.
     pub fn line(&self, now_ms: u64) -> String {
         format!(
-            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             String::from_utf8_lossy(&self.name),
             now_ms.saturating_sub(self.created_ms) / 1000,
             now_ms.saturating_sub(self.last_interaction_ms) / 1000,
+            if self.sub + self.psub + self.ssub > 0 { "P" } else { "N" },
             self.db,
+            self.sub,
+            self.psub,
+            self.ssub,
             self.qbuf,
             if self.last_cmd.is_empty() { "NULL" } else { self.last_cmd },
             self.resp,
@@ -106,6 +114,8 @@ pub struct Client {
     pub multi: Option<Multi>,
     /// Shards on which this connection WATCHes keys, one bit per shard.
     pub watching: u64,
+    /// Pub/sub subscriptions.
+    pub pubsub: crate::server::pubsub::ClientSubs,
 }
 
 /// A transaction being queued (MULTI ... EXEC).

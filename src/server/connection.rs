@@ -173,6 +173,18 @@ pub struct Connection {
     /// The shard's last LSN when this round's commands started: a round that journaled
     /// past it wrote something.
     round_lsn: u64,
+    /// Fired to close the connection (idle timeout, subscriber over its output limit).
+    close: Rc<Event>,
+    /// Pub/sub pushes being written (swapped with the subscriber's queue, so that the
+    /// two buffers are reused instead of reallocated).
+    push_out: Vec<u8>,
+}
+
+/// What a connection's wait between rounds ended with.
+enum Woke {
+    Read(std::io::Result<usize>),
+    Pushes,
+    Stop,
 }
 
 impl Connection {
@@ -198,10 +210,14 @@ impl Connection {
             resp: 2,
             last_cmd: "",
             qbuf: 0,
+            sub: 0,
+            psub: 0,
+            ssub: 0,
             close: Rc::new(Event::default()),
         }));
         shard.clients.borrow_mut().add(info.clone());
         let nshards = shard.nshards;
+        let close = info.borrow().close.clone();
         let _ = stream.set_nodelay(true);
         let mut conn = Connection {
             client: Client {
@@ -214,6 +230,7 @@ impl Connection {
                 now_ms: now,
                 multi: None,
                 watching: 0,
+                pubsub: Default::default(),
             },
             stream,
             parser: RequestParser::new(ParserLimits::default()),
@@ -224,6 +241,8 @@ impl Connection {
             query_buffer_limit: 0,
             config_epoch: u64::MAX,
             round_lsn: 0,
+            close,
+            push_out: Vec::new(),
         };
         conn.apply_config();
         conn
@@ -250,6 +269,7 @@ impl Connection {
             tracing::debug!(client = self.client.id, "connection closed: {e}");
         }
         atomic::unwatch_all(&mut self.client).await;
+        super::pubsub::unsubscribe_all(&mut self.client);
         let _ = self.stream.close().await;
         let shard = &self.client.shard;
         shard.clients.borrow_mut().remove(self.client.id);
@@ -260,20 +280,47 @@ impl Connection {
     }
 
     async fn serve(&mut self, shutdown: &Event) -> std::io::Result<()> {
-        let close = self.client.info.borrow().close.clone();
+        let close = self.close.clone();
         loop {
+            // Pushes queued while replies were written, or while waiting below, go out
+            // here: between rounds, so never inside a reply.
+            let pushes = self.client.pubsub.handle.clone();
+            if let Some(h) = &pushes {
+                // A steady flood of messages must not keep the connection from seeing
+                // shutdown: it never reaches the wait below while pushes keep coming.
+                if h.overflowed() || shutdown.fired() {
+                    return Ok(());
+                }
+                if h.has_pending() {
+                    self.write_pushes(h).await?;
+                    continue;
+                }
+            }
             self.make_room();
             let read = self.stream.read(&mut self.inbuf[self.filled..]);
-            let n = match futures_lite::future::or(async { Some(read.await) }, async {
-                futures_lite::future::or(shutdown.wait(), close.wait()).await;
-                None
+            let woke = futures_lite::future::or(async { Woke::Read(read.await) }, async {
+                let stop = async {
+                    futures_lite::future::or(shutdown.wait(), close.wait()).await;
+                    Woke::Stop
+                };
+                let pushed = async {
+                    match &pushes {
+                        Some(h) => h.ready().await,
+                        None => std::future::pending().await,
+                    }
+                    Woke::Pushes
+                };
+                futures_lite::future::or(stop, pushed).await
             })
-            .await
-            {
-                None => return Ok(()),
-                Some(Ok(0)) => return Ok(()),
-                Some(Ok(n)) => n,
-                Some(Err(e)) => return Err(e),
+            .await;
+            // glommio reads wait for readiness and then read without blocking, so a read
+            // given up for pushes has taken nothing from the socket.
+            let n = match woke {
+                Woke::Stop => return Ok(()),
+                Woke::Pushes => continue,
+                Woke::Read(Ok(0)) => return Ok(()),
+                Woke::Read(Ok(n)) => n,
+                Woke::Read(Err(e)) => return Err(e),
             };
             self.filled += n;
             let shard = self.client.shard.clone();
@@ -346,6 +393,13 @@ impl Connection {
                     let argv = self.parser.argv(&self.inbuf[self.start..self.filled]);
                     dispatch(&mut self.client, &mut self.pipe, &argv).await;
                     self.start += consumed;
+                    if let Some(h) = &self.client.pubsub.handle {
+                        // Messages that arrived while this command ran follow its reply.
+                        h.set_proto(self.client.proto);
+                        if h.has_pending() {
+                            h.drain_into(&mut self.pipe.target(self.client.proto).buf);
+                        }
+                    }
                     if self.pipe.queued >= MAX_QUEUED
                         || self.pipe.out.len() + self.pipe.held.len() >= FLUSH_AT
                     {
@@ -404,12 +458,44 @@ impl Connection {
             &self.client.shard.counters.net_output_bytes,
             self.pipe.out.len() as u64,
         );
-        let r = self.stream.write_all(&self.pipe.out.buf).await;
+        let r = write_or_close(&mut self.stream, &self.pipe.out.buf, &self.close).await;
         self.pipe.out.buf.clear();
         if self.pipe.out.buf.capacity() > 4 * FLUSH_AT {
             self.pipe.out.buf.shrink_to(READ_CHUNK);
         }
         r
+    }
+}
+
+impl Connection {
+    /// Writes the pushes queued for this subscriber.
+    async fn write_pushes(&mut self, h: &super::pubsub::Subscriber) -> std::io::Result<()> {
+        h.drain_into(&mut self.push_out);
+        Counters::add(
+            &self.client.shard.counters.net_output_bytes,
+            self.push_out.len() as u64,
+        );
+        let r = write_or_close(&mut self.stream, &self.push_out, &self.close).await;
+        self.push_out.clear();
+        if self.push_out.capacity() > 4 * FLUSH_AT {
+            self.push_out = Vec::new();
+        }
+        r
+    }
+}
+
+/// Writes `buf`, unless the connection is closed first: a client that stopped reading
+/// must not keep its connection (and a subscriber's growing queue) alive.
+async fn write_or_close(stream: &mut TcpStream, buf: &[u8], close: &Event) -> std::io::Result<()> {
+    let write = async { Some(stream.write_all(buf).await) };
+    match futures_lite::future::or(write, async {
+        close.wait().await;
+        None
+    })
+    .await
+    {
+        Some(r) => r,
+        None => Err(std::io::Error::other("closed while writing")),
     }
 }
 
@@ -432,6 +518,17 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
         }
         pipe.target(client.proto)
             .error(CmdError::wrong_arity(spec.name).message());
+        return;
+    }
+    // A subscribed RESP2 connection can only tell replies from messages for the few
+    // commands whose replies look like them.
+    if client.pubsub.active()
+        && client.proto == Protocol::Resp2
+        && !super::pubsub::allowed_while_subscribed(spec.name)
+    {
+        let sub = if argv.len() > 1 { argv.get(1) } else { b"" };
+        pipe.target(client.proto)
+            .error(super::pubsub::refused_while_subscribed(spec, sub).message());
         return;
     }
     client.info.borrow_mut().last_cmd = spec.name;

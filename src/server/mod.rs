@@ -9,6 +9,7 @@ pub mod atomic;
 pub mod client;
 pub mod connection;
 pub mod coordinator;
+pub mod pubsub;
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;

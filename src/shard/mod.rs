@@ -71,6 +71,8 @@ pub struct Shard {
     /// This core's copy of the configuration; CONFIG SET updates every core's copy.
     pub config: RefCell<Config>,
     pub clients: RefCell<ClientRegistry>,
+    /// This core's pub/sub subscribers.
+    pub pubsub: RefCell<crate::server::pubsub::Registry>,
     pub process: std::sync::Arc<Process>,
     pub rng: RefCell<fastrand::Rng>,
     /// Bumped when the configuration changes, so connections re-read their limits.
@@ -103,6 +105,7 @@ impl Shard {
             counters: Counters::default(),
             config: RefCell::new(config),
             clients: RefCell::new(ClientRegistry::default()),
+            pubsub: RefCell::new(Default::default()),
             process,
             rng: RefCell::new(fastrand::Rng::new()),
             config_epoch: Cell::new(0),
@@ -488,6 +491,23 @@ impl Shard {
             ShardOp::Exists { db, key } => OpResult::Bool(dbs[db].find_live(&key, now).is_some()),
             ShardOp::Stats => OpResult::Stats(Box::new(self.stats_locked(&dbs))),
             ShardOp::ClientList => OpResult::Clients(self.clients.borrow().list_lines(now)),
+            ShardOp::Publish {
+                sharded,
+                channel,
+                message,
+            } => {
+                let n = self
+                    .pubsub
+                    .borrow_mut()
+                    .publish(sharded, &channel, &message);
+                OpResult::Int(n as i64)
+            }
+            ShardOp::PubSubNames { kind, pattern } => {
+                OpResult::Keys(self.pubsub.borrow().names(kind, pattern.as_deref()))
+            }
+            ShardOp::PubSubCounts { kind, names } => {
+                OpResult::Ints(self.pubsub.borrow().counts(kind, &names))
+            }
             ShardOp::ConfigSet { name, value } => {
                 drop(dbs);
                 let mut config = self.config.borrow_mut();

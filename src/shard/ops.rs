@@ -4,7 +4,10 @@
 
 use super::locks::{LockKey, TxnId};
 use super::mesh::{Batch, BatchReply};
+use std::sync::Arc;
+
 use super::value::Value;
+use crate::server::pubsub::Kind;
 
 /// How `Put` treats an existing destination key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +134,24 @@ pub enum ShardOp {
         changes: Vec<(Vec<u8>, Option<KeyValue>)>,
         unlock: bool,
     },
+    /// PUBLISH / SPUBLISH: delivers to this shard's subscribers and answers how many
+    /// received it. The bytes are shared by every shard's copy of the op.
+    Publish {
+        sharded: bool,
+        channel: Arc<[u8]>,
+        message: Arc<[u8]>,
+    },
+    /// PUBSUB CHANNELS / SHARDCHANNELS (and NUMPAT, with `Kind::Pattern`): the names
+    /// this shard's clients subscribe to, optionally only those matching `pattern`.
+    PubSubNames {
+        kind: Kind,
+        pattern: Option<Vec<u8>>,
+    },
+    /// PUBSUB NUMSUB / SHARDNUMSUB: this shard's subscriber count of each channel.
+    PubSubCounts {
+        kind: Kind,
+        names: Vec<Vec<u8>>,
+    },
 }
 
 impl ShardOp {
@@ -164,5 +185,6 @@ pub enum OpResult {
     Clients(Vec<String>),
     Batch(BatchReply),
     Values(Vec<Option<KeyValue>>),
+    Ints(Vec<i64>),
     Error(String),
 }
