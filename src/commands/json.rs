@@ -210,11 +210,7 @@ fn apply_each<T>(
     change(ks, slot, |doc| {
         targets
             .iter()
-            .map(|t| {
-                t.as_ref()
-                    .and_then(|l| path::get_mut(doc, l))
-                    .map(&mut f)
-            })
+            .map(|t| t.as_ref().and_then(|l| path::get_mut(doc, l)).map(&mut f))
             .collect()
     })
 }
@@ -278,7 +274,11 @@ fn plan_set(
         return Ok(SetPlan::Create);
     };
     if path.is_root() {
-        return Ok(if nx { SetPlan::Skip } else { SetPlan::Root(slot) });
+        return Ok(if nx {
+            SetPlan::Skip
+        } else {
+            SetPlan::Root(slot)
+        });
     }
     if !nx {
         let existing = path::locate(doc, path);
@@ -673,7 +673,10 @@ fn json_resp(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     };
     let found = path::values(doc, &p.path);
     if p.legacy() {
-        write_resp(ctx.out, found.first().ok_or_else(|| path_missing(&p.shown()))?);
+        write_resp(
+            ctx.out,
+            found.first().ok_or_else(|| path_missing(&p.shown()))?,
+        );
     } else {
         ctx.out.array(found.len());
         for v in found {
@@ -690,11 +693,13 @@ fn json_resp(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 /// `JSON.DEL key [path]` (and JSON.FORGET) — the root deletes the key.
 fn json_del(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     if argv.len() > 3 {
-        return Err(CmdError::wrong_arity(if argv.get(0).eq_ignore_ascii_case(b"json.forget") {
-            "json.forget"
-        } else {
-            "json.del"
-        }));
+        return Err(CmdError::wrong_arity(
+            if argv.get(0).eq_ignore_ascii_case(b"json.forget") {
+                "json.forget"
+            } else {
+                "json.del"
+            },
+        ));
     }
     let p = opt_path(argv, 2)?;
     let now = ctx.now_ms;
@@ -904,7 +909,8 @@ fn json_strappend(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         _ => 0,
     });
     if p.legacy() {
-        ctx.out.int(results.iter().flatten().last().copied().unwrap_or(0));
+        ctx.out
+            .int(results.iter().flatten().last().copied().unwrap_or(0));
     } else {
         reply_ints(ctx.out, &results);
     }
@@ -925,7 +931,8 @@ fn json_strlen(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         };
         let found = path::values(doc, &p.path);
         let v = found.first().ok_or_else(|| path_missing(&p.shown()))?;
-        ctx.out.int(str_len(v).ok_or_else(|| expected("string", v))?);
+        ctx.out
+            .int(str_len(v).ok_or_else(|| expected("string", v))?);
     } else {
         let doc = doc.ok_or_else(no_such_key)?;
         let results: Vec<Option<i64>> = path::values(doc, &p.path)
@@ -1014,7 +1021,9 @@ fn json_arrinsert(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     check_depth(&targets, &values)?;
     // An index out of bounds for any target fails the command before anything changes.
     for l in targets.iter().flatten() {
-        let len = path::get(doc, l).and_then(Doc::as_array).map_or(0, Vec::len) as i64;
+        let len = path::get(doc, l)
+            .and_then(Doc::as_array)
+            .map_or(0, Vec::len) as i64;
         if !(-len..=len).contains(&index) {
             return Err(CmdError::msg("ERR index out of bounds"));
         }
@@ -1125,8 +1134,16 @@ fn json_arrtrim(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     let results = apply_each(ks, slot, &targets, |v| {
         let a = array_mut(v);
         let len = a.len() as i64;
-        let from = if start < 0 { (len + start).max(0) } else { start };
-        let to = if stop < 0 { len + stop } else { stop.min(len - 1) };
+        let from = if start < 0 {
+            (len + start).max(0)
+        } else {
+            start
+        };
+        let to = if stop < 0 {
+            len + stop
+        } else {
+            stop.min(len - 1)
+        };
         if from > to || from >= len {
             a.clear();
         } else {
@@ -1152,8 +1169,7 @@ fn strict_eq(a: &Doc, b: &Doc) -> bool {
         }
         (Doc::Object(x), Doc::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| strict_eq(v, w)))
         }
         _ => a == b,
@@ -1201,8 +1217,8 @@ fn json_arrindex(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         0
     };
     let now = ctx.now_ms;
-    let doc = read_doc(&mut ctx.dbs[ctx.db], argv.get(1), now)?
-        .ok_or_else(|| path_missing(p.text))?;
+    let doc =
+        read_doc(&mut ctx.dbs[ctx.db], argv.get(1), now)?.ok_or_else(|| path_missing(p.text))?;
     let found = path::values(doc, &p.path);
     if p.legacy() {
         let v = found.first().ok_or_else(|| path_missing(&p.shown()))?;
