@@ -397,7 +397,7 @@ fn json_set(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
 /// Every triple is checked before any is written, so a bad one changes nothing (on one
 /// shard; see `Cross::AllOk` for keys on several).
 fn json_mset(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
-    if argv.len() < 4 || (argv.len() - 1) % 3 != 0 {
+    if argv.len() < 4 || !(argv.len() - 1).is_multiple_of(3) {
         return Err(CmdError::wrong_arity("json.mset"));
     }
     let now = ctx.now_ms;

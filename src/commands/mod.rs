@@ -55,6 +55,9 @@ impl ShardCtx<'_> {
     }
 }
 
+/// Turns an alternative spelling of a command into the canonical arguments (see
+/// `CommandSpec::rewrite`).
+pub type RewriteFn = fn(&Argv<'_>) -> Option<Vec<Span>>;
 pub type ShardFn = fn(&mut ShardCtx<'_>, &Argv<'_>) -> CmdResult;
 pub type ConnFn = fn(&mut Client, &Argv<'_>, &mut ReplyBuf) -> CmdResult;
 /// Owned arguments for coordinated commands (which outlive the input buffer's borrow).
@@ -164,7 +167,7 @@ pub struct CommandSpec {
     /// short form `JSON.GET key.a.b`): returns the canonical arguments as spans into the
     /// same buffer, or None when the call is already canonical. Applied before arity
     /// checks and routing, since it can change which argument is the key.
-    pub rewrite: Option<fn(&Argv<'_>) -> Option<Vec<Span>>>,
+    pub rewrite: Option<RewriteFn>,
 }
 
 impl CommandSpec {
@@ -282,7 +285,7 @@ impl CommandSpec {
     }
 
     /// Gives a command an alternative spelling that `f` turns into the canonical one.
-    pub(crate) const fn rewrite(mut self, f: fn(&Argv<'_>) -> Option<Vec<Span>>) -> CommandSpec {
+    pub(crate) const fn rewrite(mut self, f: RewriteFn) -> CommandSpec {
         self.rewrite = Some(f);
         self
     }

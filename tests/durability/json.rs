@@ -23,7 +23,10 @@ pub const SCENARIOS: &[Scenario] = &[
 fn json_set(s: &mut Session) {
     for shard in 0..SHARDS {
         let k = |name: &str| key_on(&format!("jset-{name}"), shard);
-        s.expect(&["JSON.SET", &k("doc"), "$", r#"{"a":1,"b":{"c":[1,2]}}"#], "OK");
+        s.expect(
+            &["JSON.SET", &k("doc"), "$", r#"{"a":1,"b":{"c":[1,2]}}"#],
+            "OK",
+        );
         s.expect(&["JSON.SET", &k("doc"), "$.b.d", r#""new""#], "OK");
         s.expect(&["JSON.SET", &k("doc"), ".a", "2.5"], "OK");
         // The short form.
@@ -43,7 +46,10 @@ fn json_mset(s: &mut Session) {
 }
 
 fn json_del(s: &mut Session) {
-    s.expect(&["JSON.SET", "jdel-k", "$", r#"{"a":[1,2,3],"b":{"a":1}}"#], "OK");
+    s.expect(
+        &["JSON.SET", "jdel-k", "$", r#"{"a":[1,2,3],"b":{"a":1}}"#],
+        "OK",
+    );
     s.expect(&["JSON.DEL", "jdel-k", "$..a"], ":2");
     s.expect(&["JSON.SET", "jdel-gone", "$", "1"], "OK");
     s.expect(&["JSON.DEL", "jdel-gone"], ":1");
@@ -55,10 +61,16 @@ fn json_forget(s: &mut Session) {
 }
 
 fn json_numincrby(s: &mut Session) {
-    s.expect(&["JSON.SET", "jincr-k", "$", r#"{"i":1,"f":1.5,"a":[1,2]}"#], "OK");
+    s.expect(
+        &["JSON.SET", "jincr-k", "$", r#"{"i":1,"f":1.5,"a":[1,2]}"#],
+        "OK",
+    );
     s.expect(&["JSON.NUMINCRBY", "jincr-k", ".i", "2"], "$3");
     s.expect(&["JSON.NUMINCRBY", "jincr-k", "$.f", "1"], "$[2.5]");
-    s.expect(&["JSON.NUMINCRBY", "jincr-k", "$.a[*]", "0.5"], "$[1.5,2.5]");
+    s.expect(
+        &["JSON.NUMINCRBY", "jincr-k", "$.a[*]", "0.5"],
+        "$[1.5,2.5]",
+    );
 }
 
 fn json_nummultby(s: &mut Session) {
@@ -73,7 +85,10 @@ fn json_strappend(s: &mut Session) {
 
 fn json_arrappend(s: &mut Session) {
     s.expect(&["JSON.SET", "jappend-k", "$", r#"{"a":[]}"#], "OK");
-    s.expect(&["JSON.ARRAPPEND", "jappend-k", ".a", "1", r#"{"x":null}"#], ":2");
+    s.expect(
+        &["JSON.ARRAPPEND", "jappend-k", ".a", "1", r#"{"x":null}"#],
+        ":2",
+    );
 }
 
 fn json_arrinsert(s: &mut Session) {
@@ -98,6 +113,9 @@ fn json_toggle(s: &mut Session) {
 }
 
 fn json_clear(s: &mut Session) {
-    s.expect(&["JSON.SET", "jclear-k", "$", r#"{"a":[1],"n":5,"s":"x"}"#], "OK");
+    s.expect(
+        &["JSON.SET", "jclear-k", "$", r#"{"a":[1],"n":5,"s":"x"}"#],
+        "OK",
+    );
     s.expect(&["JSON.CLEAR", "jclear-k", "$.*"], ":2");
 }
