@@ -14,6 +14,7 @@
 pub mod connection;
 pub mod error;
 pub mod hash;
+pub mod json;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
@@ -31,6 +32,7 @@ use hashbrown::HashMap;
 
 pub use error::{CmdError, CmdResult};
 
+use crate::protocol::argv::Span;
 use crate::protocol::{Argv, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::keyspace::Keyspace;
@@ -55,6 +57,9 @@ impl ShardCtx<'_> {
     }
 }
 
+/// Turns an alternative spelling of a command into the canonical arguments (see
+/// `CommandSpec::rewrite`).
+pub type RewriteFn = fn(&Argv<'_>) -> Option<Vec<Span>>;
 pub type ShardFn = fn(&mut ShardCtx<'_>, &Argv<'_>) -> CmdResult;
 pub type ConnFn = fn(&mut Client, &Argv<'_>, &mut ReplyBuf) -> CmdResult;
 /// Owned arguments for coordinated commands (which outlive the input buffer's borrow).
@@ -160,6 +165,11 @@ pub struct CommandSpec {
     /// `LMPOP 2 a b LEFT`): finds the key positions instead of first/last/step. Syntax
     /// errors are the handler's to report; this returns what it can.
     pub movable_keys: Option<fn(&Argv<'_>) -> Vec<usize>>,
+    /// For commands with an alternative spelling that moves arguments around (the JSON
+    /// short form `JSON.GET key.a.b`): returns the canonical arguments as spans into the
+    /// same buffer, or None when the call is already canonical. Applied before arity
+    /// checks and routing, since it can change which argument is the key.
+    pub rewrite: Option<RewriteFn>,
 }
 
 impl CommandSpec {
@@ -265,6 +275,7 @@ pub(crate) const fn spec(
         run,
         cross,
         movable_keys: None,
+        rewrite: None,
     }
 }
 
@@ -272,6 +283,12 @@ impl CommandSpec {
     /// Marks a command whose key positions `f` finds from its arguments.
     pub(crate) const fn movable(mut self, f: fn(&Argv<'_>) -> Vec<usize>) -> CommandSpec {
         self.movable_keys = Some(f);
+        self
+    }
+
+    /// Gives a command an alternative spelling that `f` turns into the canonical one.
+    pub(crate) const fn rewrite(mut self, f: RewriteFn) -> CommandSpec {
+        self.rewrite = Some(f);
         self
     }
 }
@@ -297,6 +314,7 @@ impl Registry {
         specs.extend(set::commands());
         specs.extend(transaction::commands());
         specs.extend(pubsub::commands());
+        specs.extend(json::commands());
         let mut by_name = HashMap::with_hasher(ahash::RandomState::new());
         for (i, s) in specs.iter().enumerate() {
             debug_assert!(s.name.len() <= MAX_NAME && s.name == s.name.to_ascii_lowercase());

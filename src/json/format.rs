@@ -31,6 +31,56 @@ pub fn to_string(v: &Value, indent: &str, newline: &str, space: &str) -> String 
     out
 }
 
+/// What JSON.GET prints: a document node, or the array / object it builds around
+/// nodes for JSONPath and multi-path replies, so that no node is copied to print it.
+pub enum Tree<'a> {
+    Node(&'a Value),
+    /// A JSON array of nodes (the matches of one JSONPath).
+    Array(Vec<&'a Value>),
+    /// A JSON object of trees (one member per path), in the given order.
+    Object(Vec<(&'a str, Tree<'a>)>),
+}
+
+/// Serialize a [`Tree`] with the same layout rules as [`to_string`].
+pub fn tree_to_string(t: &Tree<'_>, indent: &str, newline: &str, space: &str) -> String {
+    let layout = Layout {
+        indent,
+        newline,
+        space,
+    };
+    let mut out = String::new();
+    write_tree(&mut out, t, &layout);
+    out
+}
+
+fn write_tree(out: &mut String, t: &Tree<'_>, layout: &Layout) {
+    match t {
+        Tree::Node(v) => write_value(out, v, 0, layout),
+        Tree::Array(items) => write_array(out, items.iter().copied(), 0, layout),
+        Tree::Object(members) if members.is_empty() => out.push_str("{}"),
+        Tree::Object(members) => {
+            out.push('{');
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_line_break(out, 1, layout);
+                write_json_string(out, key);
+                out.push(':');
+                out.push_str(layout.space);
+                match item {
+                    Tree::Node(v) => write_value(out, v, 1, layout),
+                    Tree::Array(items) => write_array(out, items.iter().copied(), 1, layout),
+                    // JSON.GET never nests objects of paths.
+                    Tree::Object(_) => out.push_str("{}"),
+                }
+            }
+            write_line_break(out, 0, layout);
+            out.push('}');
+        }
+    }
+}
+
 /// The name JSON.TYPE reports for `v`: integers and floats are told apart.
 pub fn type_name(v: &Value) -> &'static str {
     match v {
@@ -59,22 +109,33 @@ fn write_json_string(out: &mut String, s: &str) {
     }
 }
 
+fn write_array<'a>(
+    out: &mut String,
+    items: impl ExactSizeIterator<Item = &'a Value>,
+    depth: usize,
+    layout: &Layout,
+) {
+    if items.len() == 0 {
+        out.push_str("[]");
+        return;
+    }
+    out.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_line_break(out, depth + 1, layout);
+        write_value(out, item, depth + 1, layout);
+    }
+    write_line_break(out, depth, layout);
+    out.push(']');
+}
+
 fn write_value(out: &mut String, v: &Value, depth: usize, layout: &Layout) {
     match v {
         Value::Array(items) if items.is_empty() => out.push_str("[]"),
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_line_break(out, depth + 1, layout);
-                write_value(out, item, depth + 1, layout);
-            }
-            write_line_break(out, depth, layout);
-            out.push(']');
-        }
+        Value::Array(items) => write_array(out, items.iter(), depth, layout),
         Value::Object(map) => {
             out.push('{');
             for (i, (key, item)) in map.iter().enumerate() {
@@ -164,6 +225,29 @@ mod tests {
             to_string(&v, "", "", ""),
             "{\"k\\\"ey\":\"a\\nb\\\\c\\u0001é\"}"
         );
+    }
+
+    #[test]
+    fn trees_print_like_the_documents_they_stand_for() {
+        let a = json!({"x": [1, 2]});
+        let b = json!(3.5);
+        let arr = Tree::Array(vec![&a, &b]);
+        assert_eq!(tree_to_string(&arr, "", "", ""), r#"[{"x":[1,2]},3.5]"#);
+        assert_eq!(
+            tree_to_string(&arr, " ", "\n", " "),
+            to_string(&json!([{"x": [1, 2]}, 3.5]), " ", "\n", " ")
+        );
+        assert_eq!(tree_to_string(&Tree::Array(vec![]), " ", "\n", ""), "[]");
+        let obj = Tree::Object(vec![("$.x", Tree::Array(vec![&a])), (".y", Tree::Node(&b))]);
+        assert_eq!(
+            tree_to_string(&obj, "", "", ""),
+            r#"{"$.x":[{"x":[1,2]}],".y":3.5}"#
+        );
+        assert_eq!(
+            tree_to_string(&obj, "\t", "\n", " "),
+            to_string(&json!({"$.x": [{"x": [1, 2]}], ".y": 3.5}), "\t", "\n", " ")
+        );
+        assert_eq!(tree_to_string(&Tree::Node(&b), "", "", ""), "3.5");
     }
 
     #[test]

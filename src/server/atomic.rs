@@ -177,10 +177,13 @@ pub async fn run_parts(
         .collect()
 }
 
-/// Whether `run_gathered` can carry out this call: every key in the selected database.
-/// (COPY ... DB n names a key of another database; it keeps its own coordinator.)
+/// Whether a command with a coordinator of its own (`Cross::Coord`) is carried out by
+/// `run_gathered` instead: writes are, so that they are atomic, except COPY ... DB n
+/// (its destination is in another database). Reads keep their coordinator, which
+/// gathers only what the reply needs (JSON.MGET fetches paths, not documents).
 pub fn can_gather(spec: &CommandSpec, argv: &Argv<'_>) -> bool {
-    !(spec.name == "copy" && argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"db")))
+    spec.has(commands::flags::WRITE)
+        && !(spec.name == "copy" && argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"db")))
 }
 
 /// Carries out a shard command whose keys live on several shards: locks the keys (unless

@@ -509,6 +509,21 @@ async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
             .error(commands::unknown_command(argv).message());
         return;
     };
+    // An alternative spelling is made canonical first: arity, key positions and routing
+    // all apply to the canonical arguments. Only such calls pay for the span list.
+    if let Some(spans) = spec.rewrite.and_then(|f| f(argv)) {
+        let canonical = Argv::new(argv.base(), &spans);
+        return dispatch_spec(client, pipe, spec, &canonical).await;
+    }
+    dispatch_spec(client, pipe, spec, argv).await
+}
+
+async fn dispatch_spec(
+    client: &mut Client,
+    pipe: &mut Pipeline,
+    spec: &'static commands::CommandSpec,
+    argv: &Argv<'_>,
+) {
     if !spec.arity_ok(argv.len())
         || (spec.step > 1
             && !(argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))

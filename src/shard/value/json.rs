@@ -14,6 +14,23 @@ use serde_json::Value as Doc;
 /// Bytes charged per JSON node beyond its payload (the enum itself, map slots).
 const NODE_OVERHEAD: usize = 32;
 
+/// Deepest nesting of arrays and objects a stored document may have. Parsing, printing,
+/// path evaluation and dropping a document all recurse once per level, so the cap is what
+/// keeps a hostile document from overflowing a shard's stack. It is also the most that
+/// serde_json's own parser accepts (it refuses a 128th level), so that every document
+/// stored can be read back from the WAL or a snapshot.
+pub const MAX_DEPTH: usize = 127;
+
+/// Levels of arrays and objects in `doc`: 0 for a scalar, 1 for `[1]` or `{}`.
+/// Recursion is bounded: every document held or parsed is at most `MAX_DEPTH` deep.
+pub fn depth(doc: &Doc) -> usize {
+    match doc {
+        Doc::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Doc::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// A JSON document.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Json {
@@ -82,6 +99,30 @@ bincode::impl_borrow_decode!(Json);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn nested(levels: usize) -> String {
+        format!("{}{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn depth_counts_container_levels() {
+        assert_eq!(depth(&serde_json::json!(1)), 0);
+        assert_eq!(depth(&serde_json::json!([])), 1);
+        assert_eq!(depth(&serde_json::json!({"a": [1, {"b": {}}], "c": 2})), 4);
+    }
+
+    #[test]
+    fn the_deepest_document_allowed_survives_a_round_trip() {
+        let doc: Doc = serde_json::from_str(&nested(MAX_DEPTH)).unwrap();
+        assert_eq!(depth(&doc), MAX_DEPTH);
+        let j = Json::new(doc);
+        let bytes = bincode::encode_to_vec(&j, bincode::config::standard()).unwrap();
+        let (back, _): (Json, usize) =
+            bincode::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+        assert_eq!(back, j);
+        // One level more is refused by the parser the decoder uses.
+        assert!(serde_json::from_str::<Doc>(&nested(MAX_DEPTH + 1)).is_err());
+    }
 
     #[test]
     fn size_follows_changes() {
