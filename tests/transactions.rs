@@ -68,7 +68,9 @@ fn queuing_and_errors() {
     assert_eq!(c.call(&["MULTI"]), "+OK\r\n");
     assert_eq!(c.call(&["RESET"]), "+RESET\r\n");
     assert_eq!(c.call(&["EXEC"]), "-ERR EXEC without MULTI\r\n");
-    assert!(c.call(&["COMMAND", "INFO", "watch"]).contains("\r\n:-2\r\n"));
+    assert!(c
+        .call(&["COMMAND", "INFO", "watch"])
+        .contains("\r\n:-2\r\n"));
 }
 
 #[test]

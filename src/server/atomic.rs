@@ -493,7 +493,10 @@ async fn run_in_txn(client: &mut Client, argv: &Argv<'_>, out: &mut ReplyBuf, tx
                         )
                         .await
                     }
-                    commands::Cross::Coord(f) if !can_gather(spec, argv) => {
+                    // Gathered under the transaction's locks, reads too: a command's
+                    // own coordinator sends plain commands, which would wait for
+                    // this transaction's locks.
+                    commands::Cross::Coord(f) if spec.name == "copy" && !can_gather(spec, argv) => {
                         let owned = argv.iter().map(<[u8]>::to_vec).collect();
                         f(client, owned, out).await
                     }
