@@ -20,6 +20,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub(crate) mod util;
+pub mod zset;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -293,6 +294,7 @@ impl Registry {
         specs.extend(list::commands());
         specs.extend(hash::commands());
         specs.extend(set::commands());
+        specs.extend(zset::commands());
         let mut by_name = HashMap::with_hasher(ahash::RandomState::new());
         for (i, s) in specs.iter().enumerate() {
             debug_assert!(s.name.len() <= MAX_NAME && s.name == s.name.to_ascii_lowercase());
