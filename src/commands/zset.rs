@@ -506,6 +506,10 @@ fn parse_range<'a>(
             "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
         ));
     }
+    if kind == RangeKind::Rank {
+        // A rank range ignores the offset of a `LIMIT offset -1`, as Redis does.
+        offset = 0;
+    }
     let (mut min, mut max) = (argv.get(key_at + 1), argv.get(key_at + 2));
     if rev && kind != RangeKind::Rank {
         core::mem::swap(&mut min, &mut max);
@@ -585,7 +589,7 @@ fn selection(q: &RangeQuery<'_>, ranks: Range<usize>, len: usize) -> (usize, usi
     let offset = q.offset as usize;
     let mut count = n - offset;
     if q.limit >= 0 {
-        count = count.min(q.limit.min(usize::MAX as i64) as usize);
+        count = count.min(usize::try_from(q.limit).unwrap_or(usize::MAX));
     }
     let first = if q.rev {
         len - ranks.end + offset
