@@ -396,7 +396,11 @@ fn rank_generic(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, rev: bool, name: &str) 
     let z = read_zset(&mut ctx.dbs[ctx.db], argv.get(1), now)?;
     let member = argv.get(2);
     let found = z.and_then(|z| {
-        let r = if rev { z.rev_rank(member) } else { z.rank(member) }?;
+        let r = if rev {
+            z.rev_rank(member)
+        } else {
+            z.rank(member)
+        }?;
         Some((r, z.score(member).unwrap_or_default()))
     });
     let out = &mut *ctx.out;
@@ -834,11 +838,7 @@ fn pop_generic(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, which: Which) -> CmdResu
     let count = if argv.len() == 3 {
         match numbers::parse_i64(argv.get(2)) {
             Some(n) if n >= 0 => Some(n as usize),
-            _ => {
-                return Err(CmdError::msg(
-                    "ERR value is out of range, must be positive",
-                ))
-            }
+            _ => return Err(CmdError::msg("ERR value is out of range, must be positive")),
         }
     } else {
         None
@@ -1089,7 +1089,11 @@ impl Source<'_> {
 
 /// Looks up every input (as a read): slots of sorted sets or sets, None when missing;
 /// any other type is WRONGTYPE.
-fn lookup_sources(ks: &mut Keyspace, keys: &[&[u8]], now: u64) -> Result<Vec<Option<Slot>>, CmdError> {
+fn lookup_sources(
+    ks: &mut Keyspace,
+    keys: &[&[u8]],
+    now: u64,
+) -> Result<Vec<Option<Slot>>, CmdError> {
     let slots: Vec<Option<Slot>> = keys.iter().map(|k| ks.lookup_read(k, now)).collect();
     for s in slots.iter().flatten() {
         match ks.entry(*s).value {
