@@ -176,6 +176,38 @@ fn decide(f: AddFlags, current: Option<f64>, score: f64) -> Result<AddOutcome, C
     })
 }
 
+/// Applies decided changes: `members[i]` gets `scores[i]`, journaled as one `ZAdd`, or a
+/// new key holding just them.
+fn apply_changes(
+    ks: &mut Keyspace,
+    slot: Option<Slot>,
+    key: &[u8],
+    scores: &[f64],
+    members: &[&[u8]],
+    now: u64,
+) {
+    if members.is_empty() {
+        return;
+    }
+    let fill = |z: &mut ZSet| {
+        for (m, s) in members.iter().zip(scores) {
+            z.insert(m, *s);
+        }
+    };
+    match slot {
+        Some(slot) => {
+            ks.modify_delta(slot, DeltaRef::ZAdd { scores, members }, |v| {
+                fill(zset_mut(v))
+            });
+        }
+        None => {
+            let mut z = ZSet::new();
+            fill(&mut z);
+            ks.insert_new(key, Value::ZSet(z), now);
+        }
+    }
+}
+
 /// Adds `members[i]` with `scores[i]` under `f` to the sorted set at `key`, then replies:
 /// the new score (or null when skipped) with INCR, else the count of added (and, with CH,
 /// changed) members. A missing key is created only when something is added.
@@ -193,63 +225,57 @@ fn add_members(
         Some(s) => Some(zset_ref(&ks.entry(s).value)?),
         None => None,
     };
-    // Decide every change before touching the set, so that what is journaled is exactly
-    // what changes. A member named twice sees its own earlier change, as in Redis.
     let (mut added, mut updated) = (0i64, 0i64);
-    let mut last = AddOutcome::Skipped;
-    let mut new_scores: Vec<f64> = Vec::new();
-    let mut new_members: Vec<&[u8]> = Vec::new();
-    for (&m, &s) in members.iter().zip(scores) {
-        let pending = new_members.iter().rposition(|x| *x == m);
-        let current = match pending {
-            Some(i) => Some(new_scores[i]),
-            None => existing.and_then(|z| z.score(m)),
-        };
-        last = decide(f, current, s)?;
-        let score = match last {
-            AddOutcome::Added(v) => {
-                added += 1;
-                v
+    let last;
+    if let ([m], [s]) = (members, scores) {
+        // The common single-pair call decides and journals without collecting.
+        last = decide(f, existing.and_then(|z| z.score(m)), *s)?;
+        match last {
+            AddOutcome::Added(v) | AddOutcome::Updated(v) => {
+                added = matches!(last, AddOutcome::Added(_)) as i64;
+                updated = 1 - added;
+                apply_changes(ks, slot, key, &[v], &[m], now);
             }
-            AddOutcome::Updated(v) => {
-                updated += 1;
-                v
-            }
-            AddOutcome::Same(_) | AddOutcome::Skipped => continue,
-        };
-        match pending {
-            Some(i) => new_scores[i] = score,
-            None => {
-                new_scores.push(score);
-                new_members.push(m);
-            }
+            AddOutcome::Same(_) | AddOutcome::Skipped => {}
         }
-    }
-    if !new_members.is_empty() {
-        match slot {
-            Some(slot) => {
-                ks.modify_delta(
-                    slot,
-                    DeltaRef::ZAdd {
-                        scores: &new_scores,
-                        members: &new_members,
-                    },
-                    |v| {
-                        let z = zset_mut(v);
-                        for (m, s) in new_members.iter().zip(&new_scores) {
-                            z.insert(m, *s);
-                        }
-                    },
-                );
-            }
-            None => {
-                let mut z = ZSet::new();
-                for (m, s) in new_members.iter().zip(&new_scores) {
-                    z.insert(m, *s);
+    } else {
+        // Decide every change before touching the set, so that what is journaled is
+        // exactly what changes. A member named twice sees its own earlier change, as in
+        // Redis.
+        let mut new_scores: Vec<f64> = Vec::with_capacity(members.len());
+        let mut new_members: Vec<&[u8]> = Vec::with_capacity(members.len());
+        let mut position: hashbrown::HashMap<&[u8], usize, ahash::RandomState> =
+            hashbrown::HashMap::with_capacity_and_hasher(members.len(), Default::default());
+        let mut outcome = AddOutcome::Skipped;
+        for (&m, &s) in members.iter().zip(scores) {
+            let pending = position.get(m).copied();
+            let current = match pending {
+                Some(i) => Some(new_scores[i]),
+                None => existing.and_then(|z| z.score(m)),
+            };
+            outcome = decide(f, current, s)?;
+            let score = match outcome {
+                AddOutcome::Added(v) => {
+                    added += 1;
+                    v
                 }
-                ks.insert_new(key, Value::ZSet(z), now);
+                AddOutcome::Updated(v) => {
+                    updated += 1;
+                    v
+                }
+                AddOutcome::Same(_) | AddOutcome::Skipped => continue,
+            };
+            match pending {
+                Some(i) => new_scores[i] = score,
+                None => {
+                    position.insert(m, new_members.len());
+                    new_scores.push(score);
+                    new_members.push(m);
+                }
             }
         }
+        last = outcome;
+        apply_changes(ks, slot, key, &new_scores, &new_members, now);
     }
     if f.incr {
         match last {
@@ -282,7 +308,7 @@ fn zadd(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         i += 1;
     }
     let rest = argv.len() - i;
-    if rest == 0 || rest % 2 != 0 {
+    if rest == 0 || !rest.is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     if f.nx && f.xx {
@@ -290,7 +316,7 @@ fn zadd(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return Err(CmdError::msg(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -335,12 +361,8 @@ fn zrem(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         return Ok(());
     };
     let z = zset_ref(&ks.entry(slot).value)?;
-    let mut present: Vec<&[u8]> = Vec::new();
-    for m in argv.iter().skip(2) {
-        if z.contains(m) && !present.contains(&m) {
-            present.push(m);
-        }
-    }
+    // A member named twice is journaled twice; removing it again on replay is harmless.
+    let present: Vec<&[u8]> = argv.iter().skip(2).filter(|m| z.contains(m)).collect();
     if present.is_empty() {
         ctx.out.int(0);
         return Ok(());
@@ -1420,14 +1442,12 @@ fn zscan(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     };
     let mut found: Vec<(&[u8], f64)> = Vec::new();
     let mut next = 0u64;
-    let mut visited = 0usize;
     let mut last: Option<f64> = None;
-    for (m, s) in z.iter_from_rank(start) {
+    for (visited, (m, s)) in z.iter_from_rank(start).enumerate() {
         if !whole && visited >= count && last != Some(s) {
             next = score_cursor(s);
             break;
         }
-        visited += 1;
         last = Some(s);
         if pattern.is_none_or(|p| glob_match(p, m, false)) {
             found.push((m, s));
