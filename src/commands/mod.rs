@@ -23,6 +23,7 @@ pub mod set;
 pub mod string;
 pub mod transaction;
 pub(crate) mod util;
+pub mod zset;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -315,6 +316,7 @@ impl Registry {
         specs.extend(transaction::commands());
         specs.extend(pubsub::commands());
         specs.extend(json::commands());
+        specs.extend(zset::commands());
         let mut by_name = HashMap::with_hasher(ahash::RandomState::new());
         for (i, s) in specs.iter().enumerate() {
             debug_assert!(s.name.len() <= MAX_NAME && s.name == s.name.to_ascii_lowercase());
