@@ -39,6 +39,8 @@
 #   KEYSPACE=100000   redis-benchmark -r
 #   MEMFLUX_PORT= REDIS_PORT=   fixed ports instead of free ones
 #   OUT=benches/results.md
+#   SUITE=strings     or `types`: LPUSH LPOP SADD HSET SPOP ZADD LRANGE_100 at -P 16 and
+#                     the cross-shard MSET, written to benches/results-types.md
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -53,14 +55,36 @@ CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
 OUT=${OUT:-benches/results.md}
 
+# SUITE=strings (default): the string commands. SUITE=types: the container types and
+# the cross-shard MSET (whose 10 random keys land on both shards).
+SUITE=${SUITE:-strings}
 # name|redis-benchmark arguments|calibration request count
-TESTS=(
-    "SET -P 1|-t set -P 1|20000"
-    "GET -P 1|-t get -P 1|20000"
-    "SET -P 16|-t set -P 16|200000"
-    "GET -P 16|-t get -P 16|200000"
-    "MSET (10 keys) -P 1|-t mset -P 1|10000"
-)
+case "$SUITE" in
+    strings)
+        TESTS=(
+            "SET -P 1|-t set -P 1|20000"
+            "GET -P 1|-t get -P 1|20000"
+            "SET -P 16|-t set -P 16|200000"
+            "GET -P 16|-t get -P 16|200000"
+            "MSET (10 keys) -P 1|-t mset -P 1|10000"
+        )
+        ;;
+    types)
+        OUT=${OUT_TYPES:-benches/results-types.md}
+        TESTS=(
+            "LPUSH -P 16|-t lpush -P 16|200000"
+            "LPOP -P 16|-t lpop -P 16|200000"
+            "SADD -P 16|-t sadd -P 16|200000"
+            "HSET -P 16|-t hset -P 16|200000"
+            "SPOP -P 16|-t spop -P 16|200000"
+            "ZADD -P 16|-t zadd -P 16|200000"
+            "LRANGE_100 -P 16|-t lrange_100 -P 16|50000"
+            "MSET (10 keys) -P 1|-t mset -P 1|10000"
+            "MSET (10 keys) -P 16|-t mset -P 16|50000"
+        )
+        ;;
+    *) echo "compare.sh: SUITE must be strings or types" >&2; exit 2 ;;
+esac
 
 for tool in redis-server redis-benchmark redis-cli; do
     command -v "$tool" >/dev/null || { echo "compare.sh: $tool is not installed (apt-get install redis-server redis-tools)" >&2; exit 1; }

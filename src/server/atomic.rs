@@ -40,12 +40,14 @@ impl Txn {
     /// Locks `keys[s]` on every shard `s` that has some, in ascending shard order. With
     /// `watch`, also checks that connection's watched keys on the shards in
     /// `watch_shards` (a bit per shard, locked too): returns true when one changed.
+    /// Fails (having released everything) when a shard refuses: its WAL has failed and
+    /// the transaction would write there.
     pub async fn lock(
         &mut self,
         keys: Vec<Vec<LockKey>>,
         watch: Option<u64>,
         watch_shards: u64,
-    ) -> bool {
+    ) -> Result<bool, CmdError> {
         let mut dirty = false;
         for (s, keys) in keys.into_iter().enumerate() {
             let watched = watch_shards & (1 << s) != 0;
@@ -58,11 +60,16 @@ impl Txn {
                 watch: watch.filter(|_| watched),
             };
             self.locked.push(s);
-            if let OpResult::Bool(true) = self.shard.op(s, op).await {
-                dirty = true;
+            match self.shard.op(s, op).await {
+                OpResult::Bool(d) => dirty |= d,
+                OpResult::Error(why) => {
+                    self.release_all().await;
+                    return Err(CmdError::msg(why));
+                }
+                _ => {}
             }
         }
-        dirty
+        Ok(dirty)
     }
 
     /// Runs shard commands on shard `s` under this transaction's locks.
@@ -80,13 +87,18 @@ impl Txn {
     }
 
     /// Releases every lock, on all shards at once.
-    pub async fn release(self) {
+    pub async fn release(mut self) {
+        self.release_all().await;
+    }
+
+    async fn release_all(&mut self) {
         let calls: Vec<_> = self
             .locked
             .iter()
             .map(|&s| self.shard.op(s, ShardOp::Unlock { txn: self.id }))
             .collect();
         join_all(calls).await;
+        self.locked.clear();
     }
 }
 
@@ -132,13 +144,44 @@ pub async fn run_parts(
     let id = shard.txn_id();
     let mut parts = parts;
     let (last_s, last_keys, last_batch) = parts.pop().expect("at least one part");
+    let all: Vec<ShardId> = parts.iter().map(|p| p.0).chain([last_s]).collect();
+    // A refusal (a shard whose WAL failed) stops everything before any part runs.
+    let refused = |locked: &[ShardId], why: OpResult| {
+        let reply = error_reply(&why);
+        let locked = locked.to_vec();
+        let shard = shard.clone();
+        let all = all.clone();
+        async move {
+            let unlocks: Vec<_> = locked
+                .iter()
+                .map(|&s| shard.op(s, ShardOp::Unlock { txn: id }))
+                .collect();
+            join_all(unlocks).await;
+            all.iter()
+                .map(|&s| {
+                    (
+                        s,
+                        BatchReply {
+                            out: reply.out.clone(),
+                            ends: reply.ends.clone(),
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut locked = Vec::new();
     for (s, keys, _) in &mut parts {
         let op = ShardOp::Lock {
             txn: id,
             keys: std::mem::take(keys),
             watch: None,
         };
-        shard.op(*s, op).await;
+        let r = shard.op(*s, op).await;
+        if matches!(r, OpResult::Error(_)) {
+            return refused(&locked, r).await;
+        }
+        locked.push(*s);
     }
     let last = shard
         .op(
@@ -151,6 +194,9 @@ pub async fn run_parts(
             },
         )
         .await;
+    if matches!(last, OpResult::Error(_)) {
+        return refused(&locked, last).await;
+    }
     let calls: Vec<_> = parts
         .into_iter()
         .map(|(s, _, batch)| {
@@ -222,7 +268,7 @@ pub async fn run_gathered(
             .iter()
             .map(|ks| ks.iter().map(|k| (db as u32, k.clone(), mode)).collect())
             .collect();
-        t.lock(lock_keys, None, 0).await;
+        t.lock(lock_keys, None, 0).await?;
         own = Some(t);
     }
     let txn_id = txn.or(own.as_ref()).map_or(0, |t| t.id);
@@ -421,7 +467,13 @@ pub async fn exec(client: &mut Client, out: &mut ReplyBuf) -> CmdResult {
 
     // The general case: lock everything the queue touches, run it command by command.
     let mut txn = Txn::new(&shard);
-    let dirty = txn.lock(keys, watch, client.watching).await;
+    let dirty = match txn.lock(keys, watch, client.watching).await {
+        Ok(dirty) => dirty,
+        Err(e) => {
+            unwatch_all(client).await;
+            return Err(e);
+        }
+    };
     if dirty {
         txn.release().await;
         unwatch_all(client).await;

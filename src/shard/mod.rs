@@ -264,6 +264,10 @@ impl Shard {
             }
             ShardOp::Lock { txn, keys, watch } => {
                 locks::acquire(&self.locks, txn, &keys).await;
+                if let Some(why) = self.refuses_writes(&keys) {
+                    self.locks.borrow_mut().release(txn);
+                    return OpResult::Error(why);
+                }
                 let dirty = watch.is_some_and(|id| self.watch_dirty(id));
                 OpResult::Bool(dirty)
             }
@@ -275,6 +279,10 @@ impl Shard {
             } => {
                 if !lock.is_empty() {
                     locks::acquire(&self.locks, txn, &lock).await;
+                    if let Some(why) = self.refuses_writes(&lock) {
+                        self.locks.borrow_mut().release(txn);
+                        return OpResult::Error(why);
+                    }
                 }
                 let mut reply = BatchReply::default();
                 self.run_batch(&batch, &mut reply);
@@ -298,6 +306,17 @@ impl Shard {
             }
             op => self.run_op(op),
         }
+    }
+
+    /// Why a transaction that would write `keys` here must be refused: this shard's WAL
+    /// has failed (checked when it locks, so that no shard applies its part of a
+    /// write another shard cannot journal).
+    fn refuses_writes(&self, keys: &[locks::LockKey]) -> Option<String> {
+        let writes = keys.iter().any(|(_, _, mode)| *mode == LockMode::Exclusive);
+        writes
+            .then(|| self.journal.failure())
+            .flatten()
+            .map(|why| why.to_string())
     }
 
     /// A new transaction id, unique across shards.
@@ -369,6 +388,13 @@ impl Shard {
     pub fn run_op(&self, op: ShardOp) -> OpResult {
         if op.writes() {
             if let Some(why) = self.journal.failure() {
+                // A refused transaction part still lets go of its locks.
+                if let ShardOp::Apply {
+                    txn, unlock: true, ..
+                } = op
+                {
+                    self.locks.borrow_mut().release(txn);
+                }
                 return OpResult::Error(why.to_string());
             }
         }
