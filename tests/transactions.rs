@@ -256,7 +256,7 @@ fn watched_increments_lose_no_update() {
         let mut retries = 0;
         for n in 0..EACH {
             loop {
-                if (n as usize + i) % 2 == 0 {
+                if (n as usize + i).is_multiple_of(2) {
                     redis::cmd("WATCH").arg(&one2).query::<()>(con).unwrap();
                     let v: Option<u64> = redis::cmd("GET").arg(&one2).query(con).unwrap();
                     let r: Option<Vec<String>> = redis::pipe()

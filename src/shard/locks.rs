@@ -30,12 +30,15 @@ pub enum LockMode {
 /// A key to lock: database, key, mode.
 pub type LockKey = (u32, Vec<u8>, LockMode);
 
+/// A locked key: database and key.
+type LockedKey = (u32, Box<[u8]>);
+
 #[derive(Default)]
 pub struct LockTable {
     /// (db, key) -> the transactions holding it, with their modes.
-    keys: HashMap<(u32, Box<[u8]>), Vec<(TxnId, LockMode)>>,
+    keys: HashMap<LockedKey, Vec<(TxnId, LockMode)>>,
     /// Per transaction: the keys it holds here, for the release.
-    held: HashMap<TxnId, Vec<(u32, Box<[u8]>)>>,
+    held: HashMap<TxnId, Vec<LockedKey>>,
     released: Notify,
 }
 
@@ -70,7 +73,7 @@ impl LockTable {
         }
         let held = self.held.entry(txn).or_default();
         for (db, k, mode) in keys {
-            let id: (u32, Box<[u8]>) = (*db, k.as_slice().into());
+            let id: LockedKey = (*db, k.as_slice().into());
             let holders = self.keys.entry(id.clone()).or_default();
             match holders.iter_mut().find(|(t, _)| *t == txn) {
                 Some((_, m)) => {
