@@ -420,7 +420,9 @@ async fn close_idle_clients(shard: Rc<Shard>, signal: Rc<Event>) {
         let now = now_ms();
         for info in shard.clients.borrow().iter() {
             let info = info.borrow();
-            if now.saturating_sub(info.last_interaction_ms) > limit_ms {
+            // Subscribers may rightly stay silent for ever (Redis spares them too).
+            let subscribed = info.sub + info.psub + info.ssub > 0;
+            if !subscribed && now.saturating_sub(info.last_interaction_ms) > limit_ms {
                 info.close.fire();
             }
         }
