@@ -334,84 +334,6 @@ fn renamenx(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     rename_local(ctx, argv, true)
 }
 
-/// RENAME and RENAMENX when the two keys live on different shards (so they differ).
-///
-/// RENAME takes the value (with its TTL) from the source shard and puts it on the
-/// destination's. RENAMENX must leave the source alone when the destination exists, so
-/// it copies first, puts only if absent, and deletes the source only once the put took.
-async fn rename_across(c: &mut Client, args: OwnedArgs, out: &mut ReplyBuf, nx: bool) -> CmdResult {
-    let shard = c.shard.clone();
-    let db = c.db;
-    let mut args = args.into_iter();
-    let (_, Some(src), Some(dst)) = (args.next(), args.next(), args.next()) else {
-        return Err(CmdError::wrong_arity(if nx {
-            "renamenx"
-        } else {
-            "rename"
-        }));
-    };
-    let (src_shard, dst_shard) = (shard_of(&src, shard.nshards), shard_of(&dst, shard.nshards));
-    let source = if nx {
-        ShardOp::Peek {
-            db,
-            key: src.clone(),
-        }
-    } else {
-        ShardOp::Take {
-            db,
-            key: src.clone(),
-        }
-    };
-    let (value, expire_at) = match shard.op(src_shard, source).await {
-        OpResult::Value(Some(kv)) => kv,
-        OpResult::Value(None) => return Err(CmdError::NoSuchKey),
-        other => return Err(unexpected(other)),
-    };
-    let mode = if nx {
-        PutMode::IfAbsent
-    } else {
-        PutMode::Replace
-    };
-    let put = shard
-        .op(
-            dst_shard,
-            ShardOp::Put {
-                db,
-                key: dst,
-                value,
-                expire_at,
-                mode,
-            },
-        )
-        .await;
-    match put {
-        OpResult::Bool(true) if nx => {
-            shard.op(src_shard, ShardOp::Take { db, key: src }).await;
-            out.int(1);
-        }
-        OpResult::Bool(false) if nx => out.int(0),
-        OpResult::Bool(true) => out.ok(),
-        other => return Err(unexpected(other)),
-    }
-    Ok(())
-}
-
-fn rename_cross<'a>(
-    c: &'a mut Client,
-    args: OwnedArgs,
-    out: &'a mut ReplyBuf,
-) -> LocalBoxFuture<'a, CmdResult> {
-    Box::pin(rename_across(c, args, out, false))
-}
-
-fn renamenx_cross<'a>(
-    c: &'a mut Client,
-    args: OwnedArgs,
-    out: &'a mut ReplyBuf,
-) -> LocalBoxFuture<'a, CmdResult> {
-    Box::pin(rename_across(c, args, out, true))
-}
-
 /// COPY's options: the destination database and REPLACE.
 struct CopyOpts {
     db: usize,
@@ -824,8 +746,8 @@ pub fn commands() -> Vec<CommandSpec> {
         spec("keys", 2, READONLY, none, "generic", "1.0.0", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database", Run::Coord(keys), Cross::No),
         spec("scan", -2, READONLY, none, "generic", "2.8.0", "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", Run::Coord(scan), Cross::No),
         spec("randomkey", 1, READONLY, none, "generic", "1.0.0", "Returns a random key name from the database.", "O(1)", Run::Coord(randomkey), Cross::No),
-        spec("rename", 3, WRITE, two, "generic", "1.0.0", "Renames a key and overwrites the destination.", "O(1)", Run::Shard(rename), Cross::Coord(rename_cross)),
-        spec("renamenx", 3, WRITE | FAST, two, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", "O(1)", Run::Shard(renamenx), Cross::Coord(renamenx_cross)),
+        spec("rename", 3, WRITE, two, "generic", "1.0.0", "Renames a key and overwrites the destination.", "O(1)", Run::Shard(rename), Cross::No),
+        spec("renamenx", 3, WRITE | FAST, two, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", "O(1)", Run::Shard(renamenx), Cross::No),
         spec("copy", -3, WRITE | DENYOOM, two, "generic", "6.2.0", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", Run::Shard(copy), Cross::Coord(copy_cross)),
         spec("move", 3, WRITE | FAST, one, "generic", "1.0.0", "Moves a key to another database.", "O(1)", Run::Shard(move_), Cross::No),
         spec("expire", -3, WRITE | FAST, one, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", "O(1)", Run::Shard(expire), Cross::No),

@@ -80,7 +80,9 @@ pub enum Run {
 /// command is sent to each shard with that shard's keys, and the replies are combined.
 #[derive(Clone, Copy)]
 pub enum Cross {
-    /// Not splittable (the command handles the cross-shard case through `Run::Coord`).
+    /// Not splittable: across shards the command is gathered (`server::atomic::
+    /// run_gathered`): its keys are copied to the coordinator, its handler runs there
+    /// and what changed is stored back, atomically.
     No,
     /// Integer replies are summed (DEL, EXISTS, TOUCH, UNLINK).
     SumInts,
@@ -88,7 +90,8 @@ pub enum Cross {
     AllOk,
     /// Array replies are interleaved back into key order (MGET).
     Interleave,
-    /// A dedicated coordinator (RENAME, COPY, MSETNX...).
+    /// A dedicated coordinator, for reads that gather less than whole keys (JSON.MGET)
+    /// and COPY ... DB; writes are gathered instead (`server::atomic::can_gather`).
     Coord(CoordFn),
 }
 

@@ -12,7 +12,7 @@ use super::{
 use crate::protocol::{Argv, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::keyspace::{Keyspace, Slot};
-use crate::shard::ops::{OpResult, PutMode, ShardOp};
+use crate::shard::ops::{OpResult, ShardOp};
 use crate::shard::value::Value;
 use crate::shard::{join_all, shard_of};
 use crate::util::numbers::{format_long_double, parse_f64, parse_i64, write_i64};
@@ -467,76 +467,6 @@ fn msetnx(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// MSETNX whose keys span shards: ask every key's shard whether it exists and, only if
-/// none does, store them all. Between the check and the stores another client may slip
-/// in, and readers may see some keys set before others; cross-shard atomicity comes with
-/// the transaction layer, which will run both phases as one transaction.
-fn msetnx_cross<'a>(
-    c: &'a mut Client,
-    args: OwnedArgs,
-    out: &'a mut ReplyBuf,
-) -> LocalBoxFuture<'a, CmdResult> {
-    Box::pin(async move {
-        let db = c.db;
-        let shard = c.shard.clone();
-        let n = shard.nshards;
-        let checks: Vec<_> = args[1..]
-            .iter()
-            .step_by(2)
-            .map(|k| shard.op(shard_of(k, n), ShardOp::Exists { db, key: k.clone() }))
-            .collect();
-        for r in join_all(checks).await {
-            match r {
-                OpResult::Bool(false) => {}
-                OpResult::Bool(true) => {
-                    out.int(0);
-                    return Ok(());
-                }
-                OpResult::Error(e) => return Err(CmdError::msg(e)),
-                _ => return Err(CmdError::msg("ERR internal error: unexpected shard reply")),
-            }
-        }
-        // A key named twice takes its last value, as with MSET. Puts of distinct keys
-        // can run concurrently; so keep only each key's last occurrence.
-        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(args.len() / 2);
-        let mut it = args.into_iter().skip(1);
-        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            pairs.push((k, v));
-        }
-        let mut keep = vec![true; pairs.len()];
-        let mut seen = hashbrown::HashSet::with_capacity(pairs.len());
-        for (i, (k, _)) in pairs.iter().enumerate().rev() {
-            keep[i] = seen.insert(k.as_slice());
-        }
-        drop(seen);
-        let puts: Vec<_> = pairs
-            .into_iter()
-            .zip(keep)
-            .filter(|(_, keep)| *keep)
-            .map(|((key, value), _)| {
-                let s = shard_of(&key, n);
-                shard.op(
-                    s,
-                    ShardOp::Put {
-                        db,
-                        key,
-                        value: Value::Str(value),
-                        expire_at: None,
-                        mode: PutMode::Replace,
-                    },
-                )
-            })
-            .collect();
-        for r in join_all(puts).await {
-            if let OpResult::Error(e) = r {
-                return Err(CmdError::msg(e));
-            }
-        }
-        out.int(1);
-        Ok(())
-    })
-}
-
 /// # Format
 /// `APPEND key value`
 fn append(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
@@ -940,7 +870,7 @@ pub fn commands() -> Vec<CommandSpec> {
         spec("getex", -2, WRITE | FAST, one, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", "O(1)", Run::Shard(getex), Cross::No),
         spec("mget", -2, READONLY | FAST, (1, -1, 1), "string", "1.0.0", "Atomically returns the string values of one or more keys.", "O(N) where N is the number of keys to retrieve.", Run::Shard(mget), Cross::Interleave),
         spec("mset", -3, WRITE | DENYOOM, (1, -1, 2), "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "O(N) where N is the number of keys to set.", Run::Shard(mset), Cross::AllOk),
-        spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set.", Run::Shard(msetnx), Cross::Coord(msetnx_cross)),
+        spec("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set.", Run::Shard(msetnx), Cross::No),
         spec("append", 3, WRITE | DENYOOM | FAST, one, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.", Run::Shard(append), Cross::No),
         spec("strlen", 2, READONLY | FAST, one, "string", "2.2.0", "Returns the length of a string value.", "O(1)", Run::Shard(strlen), Cross::No),
         spec("getrange", 4, READONLY, one, "string", "2.4.0", "Returns a substring of the string stored at a key.", str_complexity, Run::Shard(getrange), Cross::No),
