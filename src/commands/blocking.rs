@@ -178,14 +178,14 @@ fn pop(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, call: &Call) -> Result<bool, Cmd
             } else {
                 ctx.out.array(2);
                 ctx.out.bulk(keys[i]);
-                ctx.out.bulk(items.first().map_or(&[][..], |v| v.as_slice()));
+                ctx.out
+                    .bulk(items.first().map_or(&[][..], |v| v.as_slice()));
             }
             Ok(true)
         }
         Cmd::BZPopMin | Cmd::BZPopMax | Cmd::BZMPop => {
             let ks = &mut ctx.dbs[ctx.db];
-            let Some((i, items)) = zset::pop_first(ks, &keys, call.which, call.count, now)?
-            else {
+            let Some((i, items)) = zset::pop_first(ks, &keys, call.which, call.count, now)? else {
                 return Ok(false);
             };
             if call.cmd == Cmd::BZMPop {

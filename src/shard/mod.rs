@@ -206,7 +206,12 @@ impl Shard {
 
     /// After write command `argv` ran on database `db` here: marks its keys that
     /// clients wait on as ready (call only when some client is blocked here).
-    pub fn mark_written(&self, db: usize, spec: Option<&commands::CommandSpec>, argv: &crate::protocol::Argv<'_>) {
+    pub fn mark_written(
+        &self,
+        db: usize,
+        spec: Option<&commands::CommandSpec>,
+        argv: &crate::protocol::Argv<'_>,
+    ) {
         let Some(spec) = spec.filter(|s| s.has(commands::flags::WRITE)) else {
             return;
         };
@@ -279,7 +284,12 @@ impl Shard {
     }
 
     /// Marks keys changed by an op ready and serves their waiters.
-    fn after_op_write<'k>(&self, dbs: &mut [Keyspace], db: usize, keys: impl Iterator<Item = &'k [u8]>) {
+    fn after_op_write<'k>(
+        &self,
+        dbs: &mut [Keyspace],
+        db: usize,
+        keys: impl Iterator<Item = &'k [u8]>,
+    ) {
         if self.blocked.borrow().is_empty() {
             return;
         }

@@ -192,7 +192,10 @@ pub enum OpResult {
     Int(i64),
     Bool(bool),
     Keys(Vec<Vec<u8>>),
-    Scan { next: usize, keys: Vec<Vec<u8>> },
+    Scan {
+        next: usize,
+        keys: Vec<Vec<u8>>,
+    },
     Key(Option<Vec<u8>>),
     Value(Option<KeyValue>),
     Stats(Box<super::stats::ShardStats>),
