@@ -44,7 +44,7 @@ impl End {
     }
 
     /// A LEFT|RIGHT argument, or a syntax error.
-    fn parse(arg: &[u8]) -> Result<End, CmdError> {
+    pub(crate) fn parse(arg: &[u8]) -> Result<End, CmdError> {
         if is(arg, "LEFT") {
             Ok(End::Left)
         } else if is(arg, "RIGHT") {
@@ -547,8 +547,9 @@ fn lpos(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Moves one element from `src`'s `from` end to `dst`'s `to` end (LMOVE, RPOPLPUSH).
-fn move_one(
+/// Moves one element from `src`'s `from` end to `dst`'s `to` end (LMOVE, RPOPLPUSH, and
+/// their blocking forms).
+pub(crate) fn move_one(
     ctx: &mut ShardCtx<'_>,
     src_key: &[u8],
     dst_key: &[u8],

@@ -11,6 +11,7 @@
 //!
 //! A `Shard` command whose keys turn out to span shards is split by its `Cross` rule.
 
+pub mod blocking;
 pub mod connection;
 pub mod error;
 pub mod hash;
@@ -320,6 +321,7 @@ impl Registry {
         specs.extend(pubsub::commands());
         specs.extend(json::commands());
         specs.extend(zset::commands());
+        specs.extend(blocking::commands());
         let mut by_name = HashMap::with_hasher(ahash::RandomState::new());
         for (i, s) in specs.iter().enumerate() {
             debug_assert!(s.name.len() <= MAX_NAME && s.name == s.name.to_ascii_lowercase());

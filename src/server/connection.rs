@@ -19,6 +19,7 @@ use crate::commands::{self, CmdError, Cross, Registry, Run, ShardCtx};
 use crate::protocol::parser::{Parsed, ParserLimits, ProtocolError, RequestParser};
 use crate::protocol::{Argv, PackedArgs, Protocol, ReplyBuf};
 use crate::shard::mesh::Batch;
+use crate::shard::ops::{OpResult, ShardOp};
 use crate::shard::stats::Counters;
 use crate::shard::{now_ms, shard_of, Shard, ShardId};
 
@@ -180,6 +181,13 @@ pub struct Connection {
     push_out: Vec<u8>,
 }
 
+/// What a wait for a blocking command ended with.
+enum Blocked {
+    Done(OpResult),
+    Read(usize),
+    Gone,
+}
+
 /// What a connection's wait between rounds ended with.
 enum Woke {
     Read(std::io::Result<usize>),
@@ -231,6 +239,7 @@ impl Connection {
                 multi: None,
                 watching: 0,
                 pubsub: Default::default(),
+                blocking: None,
             },
             stream,
             parser: RequestParser::new(ParserLimits::default()),
@@ -333,7 +342,7 @@ impl Connection {
                 info.qbuf = self.filled - self.start;
             }
             self.round_lsn = shard.journal().last_lsn();
-            let outcome = self.dispatch_input().await;
+            let outcome = self.dispatch_input(shutdown).await;
             // Taken before waiting for other shards: the local commands have run, and
             // records that other connections journal from now on are not this round's.
             let observed = shard.journal().last_lsn();
@@ -385,7 +394,7 @@ impl Connection {
     }
 
     /// Parses and dispatches every complete command in the buffer.
-    async fn dispatch_input(&mut self) -> Result<(), ProtocolError> {
+    async fn dispatch_input(&mut self, shutdown: &Event) -> Result<(), ProtocolError> {
         loop {
             let parsed = self.parser.parse(&self.inbuf[self.start..self.filled])?;
             match parsed {
@@ -393,6 +402,9 @@ impl Connection {
                     let argv = self.parser.argv(&self.inbuf[self.start..self.filled]);
                     dispatch(&mut self.client, &mut self.pipe, &argv).await;
                     self.start += consumed;
+                    if let Some((s, args)) = self.client.blocking.take() {
+                        self.run_blocking(s, args, shutdown).await?;
+                    }
                     if let Some(h) = &self.client.pubsub.handle {
                         // Messages that arrived while this command ran follow its reply.
                         h.set_proto(self.client.proto);
@@ -468,6 +480,79 @@ impl Connection {
 }
 
 impl Connection {
+    /// Runs a blocking command on shard `s`, which owns its keys. The replies before it
+    /// go out first (it may wait forever). While it waits, the socket is watched: input
+    /// is kept for later, and a client that goes away (or shutdown) unblocks it.
+    async fn run_blocking(
+        &mut self,
+        s: ShardId,
+        args: Vec<Vec<u8>>,
+        shutdown: &Event,
+    ) -> Result<(), ProtocolError> {
+        let shard = self.client.shard.clone();
+        let lost = || ProtocolError("connection lost".into());
+        let observed = shard.journal().last_lsn();
+        self.write_out(observed).await.map_err(|_| lost())?;
+        let id = self.client.id;
+        let op = ShardOp::Block {
+            id,
+            db: self.client.db,
+            proto: self.client.proto,
+            args,
+        };
+        let mut call = {
+            let shard = shard.clone();
+            Box::pin(async move { shard.op(s, op).await })
+        };
+        let close = self.close.clone();
+        let result = loop {
+            self.make_room();
+            // Input past the query buffer limit is not read until the command is done.
+            let full = self.filled - self.start > self.query_buffer_limit;
+            let read = self.stream.read(&mut self.inbuf[self.filled..]);
+            let woke =
+                futures_lite::future::or(async { Blocked::Done(call.as_mut().await) }, async {
+                    let stop = async {
+                        futures_lite::future::or(shutdown.wait(), close.wait()).await;
+                        Blocked::Gone
+                    };
+                    let read = async {
+                        if full {
+                            std::future::pending::<()>().await;
+                        }
+                        match read.await {
+                            Ok(0) | Err(_) => Blocked::Gone,
+                            Ok(n) => Blocked::Read(n),
+                        }
+                    };
+                    futures_lite::future::or(stop, read).await
+                })
+                .await;
+            match woke {
+                Blocked::Done(r) => break Some(r),
+                Blocked::Read(n) => {
+                    self.filled += n;
+                    Counters::add(&shard.counters.net_input_bytes, n as u64);
+                }
+                Blocked::Gone => break None,
+            }
+        };
+        drop(call);
+        self.client.now_ms = now_ms();
+        let out = self.pipe.target(self.client.proto);
+        match result {
+            Some(OpResult::Reply(bytes)) => out.raw(&bytes),
+            Some(OpResult::Error(e)) => out.error(&e),
+            Some(_) => out.error("ERR internal error: unexpected shard reply"),
+            None => {
+                // Its shard forgets the waiter, so that no element is popped for it.
+                shard.op(s, ShardOp::Unblock { id }).await;
+                self.client.close_after_reply = true;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the pushes queued for this subscriber.
     async fn write_pushes(&mut self, h: &super::pubsub::Subscriber) -> std::io::Result<()> {
         h.drain_into(&mut self.push_out);
@@ -555,6 +640,18 @@ async fn dispatch_spec(
         }
     }
     let shard = client.shard.clone();
+    if spec.has(commands::flags::BLOCKING) {
+        // Runs on the shard owning its keys once the earlier commands are done; the
+        // connection waits for it before dispatching more (see `run_blocking`).
+        pipe.complete_remote(&shard).await;
+        match route(spec, argv, shard.nshards) {
+            Route::One(s) => client.blocking = Some((s, owned(argv))),
+            Route::Many => pipe
+                .target(client.proto)
+                .error("CROSSSLOT Keys in request don't hash to the same slot"),
+        }
+        return;
+    }
     match spec.run {
         Run::Conn(f) => {
             Counters::add(&shard.counters.commands, 1);
@@ -595,6 +692,13 @@ async fn dispatch_spec(
                 };
                 commands::run_shard_command(f, &mut ctx, argv);
                 Counters::add(&shard.counters.commands, 1);
+                // Clients blocked on what this wrote are served before the next command.
+                if !shard.blocked.borrow().is_empty() {
+                    shard.mark_written(client.db, Some(spec), argv);
+                    if shard.blocked.borrow().has_ready() {
+                        shard.serve_blocked(&mut dbs, &mut rng);
+                    }
+                }
             }
             Route::One(s) => pipe.enqueue(s, client.db, client.proto, argv),
             Route::Many => {

@@ -2,6 +2,7 @@
 //! keyspace (every logical database's keys that route here), its counters and its
 //! clients. Shards share nothing mutable; they talk through `mesh`.
 
+pub mod blocking;
 pub mod keyspace;
 pub mod locks;
 pub mod mesh;
@@ -84,6 +85,8 @@ pub struct Shard {
     pub locks: RefCell<LockTable>,
     /// Numbers this shard's transactions (`txn_id`).
     next_txn: Cell<u64>,
+    /// Clients blocked on this shard's keys (BLPOP...).
+    pub blocked: RefCell<blocking::Blocked>,
 }
 
 impl Shard {
@@ -113,6 +116,7 @@ impl Shard {
             journal,
             locks: RefCell::new(LockTable::default()),
             next_txn: Cell::new(1),
+            blocked: RefCell::new(Default::default()),
         })
     }
 
@@ -184,6 +188,9 @@ impl Shard {
                         rng: &mut rng,
                     };
                     commands::run_shard_command(f, &mut ctx, &argv);
+                    if !self.blocked.borrow().is_empty() {
+                        self.mark_written(batch.dbs[i] as usize, spec, &argv);
+                    }
                 }
                 // The coordinator only forwards shard commands it has looked up.
                 _ => out.error("ERR internal error: command cannot run on a remote shard"),
@@ -192,6 +199,179 @@ impl Shard {
         }
         Counters::add(&self.counters.commands, batch.args.len() as u64);
         reply.out = out.buf;
+        if self.blocked.borrow().has_ready() {
+            self.serve_blocked(&mut dbs, &mut rng);
+        }
+    }
+
+    /// After write command `argv` ran on database `db` here: marks its keys that
+    /// clients wait on as ready (call only when some client is blocked here).
+    pub fn mark_written(
+        &self,
+        db: usize,
+        spec: Option<&commands::CommandSpec>,
+        argv: &crate::protocol::Argv<'_>,
+    ) {
+        let Some(spec) = spec.filter(|s| s.has(commands::flags::WRITE)) else {
+            return;
+        };
+        let mut blocked = self.blocked.borrow_mut();
+        if spec.name == "move" {
+            // The key lands in another database.
+            blocked.mark_all();
+            return;
+        }
+        for p in spec.keys_of(argv) {
+            if p < argv.len() {
+                blocked.mark(db, argv.get(p));
+            }
+        }
+    }
+
+    /// Serves the clients blocked on keys marked ready, first blocked first, while the
+    /// keys hold something: each waiter's pop runs as a command of its own (journaled
+    /// like LPOP), and its reply goes to its waiting op. Keys a transaction holds are
+    /// left until it releases them, so no waiter sees a transaction half done.
+    pub fn serve_blocked(&self, dbs: &mut [Keyspace], rng: &mut fastrand::Rng) {
+        if !self.locks.borrow().is_empty() {
+            return;
+        }
+        let now = now_ms();
+        loop {
+            let Some((db, key)) = self.blocked.borrow_mut().take_ready() else {
+                return;
+            };
+            let ids = self.blocked.borrow().waiting_on(db, &key);
+            for id in ids {
+                let Some(slot) = dbs[db].lookup(&key, now) else {
+                    break;
+                };
+                let value = &dbs[db].entry(slot).value;
+                let (args, proto) = {
+                    let blocked = self.blocked.borrow();
+                    let Some(w) = blocked.get(id) else { continue };
+                    if !commands::blocking::kind_matches(value, w.zsets) {
+                        continue;
+                    }
+                    if blocking::abandoned(&w.reply) {
+                        drop(blocked);
+                        self.blocked.borrow_mut().unblock(id);
+                        continue;
+                    }
+                    (w.args.clone(), w.proto)
+                };
+                let spans = blocking::spans_of(&args);
+                let flat = args.concat();
+                let argv = crate::protocol::Argv::new(&flat, &spans);
+                let mut out = ReplyBuf::new(proto);
+                let mut ctx = ShardCtx {
+                    dbs,
+                    db,
+                    now_ms: now,
+                    out: &mut out,
+                    rng,
+                };
+                if commands::blocking::serve(&mut ctx, &argv) {
+                    Counters::add(&self.counters.commands, 1);
+                    let mut blocked = self.blocked.borrow_mut();
+                    blocked.serve(id, out.buf);
+                    if let Some(dst) = commands::blocking::destination(&argv) {
+                        blocked.mark(db, dst);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Marks keys changed by an op ready and serves their waiters.
+    fn after_op_write<'k>(
+        &self,
+        dbs: &mut [Keyspace],
+        db: usize,
+        keys: impl Iterator<Item = &'k [u8]>,
+    ) {
+        if self.blocked.borrow().is_empty() {
+            return;
+        }
+        {
+            let mut blocked = self.blocked.borrow_mut();
+            for k in keys {
+                blocked.mark(db, k);
+            }
+        }
+        self.serve_blocked(dbs, &mut self.rng.borrow_mut());
+    }
+
+    /// A blocking pop: pops at once when it can, else parks the client until a write
+    /// serves it (`serve_blocked`), its timeout passes (a timer on this core, so the
+    /// two never both happen) or it is unblocked.
+    async fn block(
+        self: &Rc<Self>,
+        id: u64,
+        db: usize,
+        proto: crate::protocol::Protocol,
+        args: Vec<Vec<u8>>,
+    ) -> OpResult {
+        let spans = blocking::spans_of(&args);
+        let flat = args.concat();
+        let argv = crate::protocol::Argv::new(&flat, &spans);
+        if !self.locks.borrow().is_empty() {
+            self.wait_command_free(db as u32, &argv).await;
+        }
+        let mut out = ReplyBuf::new(proto);
+        let attempt = {
+            let mut dbs = self.dbs.borrow_mut();
+            let mut rng = self.rng.borrow_mut();
+            let mut ctx = ShardCtx {
+                dbs: &mut dbs,
+                db,
+                now_ms: now_ms(),
+                out: &mut out,
+                rng: &mut rng,
+            };
+            commands::blocking::attempt(&mut ctx, &argv)
+        };
+        Counters::add(&self.counters.commands, 1);
+        let commands::blocking::Attempt::Wait {
+            timeout_ms,
+            keys,
+            zsets,
+        } = attempt
+        else {
+            return OpResult::Reply(out.buf);
+        };
+        let reply = blocking::reply_slot();
+        self.blocked.borrow_mut().park(
+            id,
+            blocking::Waiter {
+                db,
+                proto,
+                args,
+                keys,
+                zsets,
+                reply: reply.clone(),
+            },
+        );
+        let served = if timeout_ms == 0 {
+            reply.wait().await
+        } else {
+            let timer = async {
+                glommio::timer::sleep(Duration::from_millis(timeout_ms)).await;
+                None
+            };
+            // The reply is looked at first: a waiter served just as its timer fired
+            // keeps what it popped.
+            futures_lite::future::or(reply.wait(), timer).await
+        };
+        match served {
+            Some(bytes) => OpResult::Reply(bytes),
+            None if reply.was_dropped() => OpResult::Done,
+            None => {
+                self.blocked.borrow_mut().remove_if(id, &reply);
+                commands::blocking::reply_timeout(&mut out);
+                OpResult::Reply(out.buf)
+            }
+        }
     }
 
     /// Runs a batch of shard-local commands on another shard.
@@ -288,9 +468,16 @@ impl Shard {
                 self.run_batch(&batch, &mut reply);
                 if unlock {
                     self.locks.borrow_mut().release(txn);
+                    self.serve_after_unlock();
                 }
                 OpResult::Batch(reply)
             }
+            ShardOp::Block {
+                id,
+                db,
+                proto,
+                args,
+            } => self.block(id, db, proto, args).await,
             ShardOp::Exec { watch, batch } => {
                 self.wait_batch_free(&batch).await;
                 if watch.is_some_and(|id| self.watch_dirty(id)) {
@@ -317,6 +504,13 @@ impl Shard {
             .then(|| self.journal.failure())
             .flatten()
             .map(|why| why.to_string())
+    }
+
+    /// Serves waiters whose keys became ready while a transaction held them.
+    fn serve_after_unlock(&self) {
+        if self.blocked.borrow().has_ready() {
+            self.serve_blocked(&mut self.dbs.borrow_mut(), &mut self.rng.borrow_mut());
+        }
     }
 
     /// A new transaction id, unique across shards.
@@ -477,6 +671,10 @@ impl Shard {
             }
             ShardOp::SwapDb { a, b } => {
                 keyspace::swap_dbs(&mut dbs, a, b);
+                if !self.blocked.borrow().is_empty() {
+                    self.blocked.borrow_mut().mark_all();
+                    self.serve_blocked(&mut dbs, &mut self.rng.borrow_mut());
+                }
                 OpResult::Done
             }
             ShardOp::Take { db, key } => {
@@ -512,6 +710,7 @@ impl Shard {
                     return OpResult::Bool(false);
                 }
                 ks.insert(&key, value, expire_at, now);
+                self.after_op_write(&mut dbs, db, std::iter::once(key.as_slice()));
                 OpResult::Bool(true)
             }
             ShardOp::Exists { db, key } => OpResult::Bool(dbs[db].find_live(&key, now).is_some()),
@@ -557,11 +756,19 @@ impl Shard {
             | ShardOp::BgSave { .. }
             | ShardOp::Lock { .. }
             | ShardOp::TxnBatch { .. }
+            | ShardOp::Block { .. }
             | ShardOp::Exec { .. } => {
                 OpResult::Error("ERR internal error: op runs asynchronously".into())
             }
             ShardOp::Unlock { txn } => {
                 self.locks.borrow_mut().release(txn);
+                if self.blocked.borrow().has_ready() {
+                    self.serve_blocked(&mut dbs, &mut self.rng.borrow_mut());
+                }
+                OpResult::Done
+            }
+            ShardOp::Unblock { id } => {
+                self.blocked.borrow_mut().unblock(id);
                 OpResult::Done
             }
             ShardOp::Watch { id, db, keys } => {
@@ -593,10 +800,15 @@ impl Shard {
             } => {
                 let ks = &mut dbs[db];
                 self.journal.begin_group();
+                let mut written = Vec::new();
+                let waiting = !self.blocked.borrow().is_empty();
                 for (key, change) in changes {
                     match change {
                         Some((value, expire_at)) => {
                             ks.insert(&key, value, expire_at, now);
+                            if waiting {
+                                written.push(key);
+                            }
                         }
                         None => {
                             ks.remove(&key);
@@ -607,6 +819,7 @@ impl Shard {
                 if unlock {
                     self.locks.borrow_mut().release(txn);
                 }
+                self.after_op_write(&mut dbs, db, written.iter().map(Vec::as_slice));
                 OpResult::Done
             }
             ShardOp::ResetStats => {

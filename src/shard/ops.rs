@@ -152,6 +152,19 @@ pub enum ShardOp {
         kind: Kind,
         names: Vec<Vec<u8>>,
     },
+    /// A blocking pop (BLPOP, BZMPOP...) by connection `id`, whose keys all live here:
+    /// pops at once when it can, else waits here for an element or the timeout. Replies
+    /// `Reply` with the encoded reply (nil on timeout), or `Done` when unblocked.
+    Block {
+        id: u64,
+        db: usize,
+        proto: crate::protocol::Protocol,
+        args: Vec<Vec<u8>>,
+    },
+    /// Connection `id` stopped waiting (it disconnected): its blocked pop goes away.
+    Unblock {
+        id: u64,
+    },
 }
 
 impl ShardOp {
@@ -165,6 +178,7 @@ impl ShardOp {
                 | ShardOp::Take { .. }
                 | ShardOp::Put { .. }
                 | ShardOp::Apply { .. }
+                | ShardOp::Block { .. }
         )
     }
 }
@@ -178,7 +192,10 @@ pub enum OpResult {
     Int(i64),
     Bool(bool),
     Keys(Vec<Vec<u8>>),
-    Scan { next: usize, keys: Vec<Vec<u8>> },
+    Scan {
+        next: usize,
+        keys: Vec<Vec<u8>>,
+    },
     Key(Option<Vec<u8>>),
     Value(Option<KeyValue>),
     Stats(Box<super::stats::ShardStats>),
@@ -186,5 +203,7 @@ pub enum OpResult {
     Batch(BatchReply),
     Values(Vec<Option<KeyValue>>),
     Ints(Vec<i64>),
+    /// One encoded reply (a blocking pop's).
+    Reply(Vec<u8>),
     Error(String),
 }
