@@ -31,6 +31,8 @@ pub struct ClientInfo {
     pub sub: usize,
     pub psub: usize,
     pub ssub: usize,
+    /// Waiting in a blocking command (flag `b` in CLIENT LIST).
+    pub blocked: bool,
     /// Fired to close the connection (idle timeout, a subscriber over its output limit).
     pub close: Rc<crate::server::Event>,
 }
@@ -46,7 +48,7 @@ impl ClientInfo {
             String::from_utf8_lossy(&self.name),
             now_ms.saturating_sub(self.created_ms) / 1000,
             now_ms.saturating_sub(self.last_interaction_ms) / 1000,
-            if self.sub + self.psub + self.ssub > 0 { "P" } else { "N" },
+            if self.sub + self.psub + self.ssub > 0 { "P" } else if self.blocked { "b" } else { "N" },
             self.db,
             self.sub,
             self.psub,

@@ -221,6 +221,7 @@ impl Connection {
             sub: 0,
             psub: 0,
             ssub: 0,
+            blocked: false,
             close: Rc::new(Event::default()),
         }));
         shard.clients.borrow_mut().add(info.clone());
@@ -505,6 +506,7 @@ impl Connection {
             Box::pin(async move { shard.op(s, op).await })
         };
         let close = self.close.clone();
+        self.client.info.borrow_mut().blocked = true;
         let result = loop {
             self.make_room();
             // Input past the query buffer limit is not read until the command is done.
@@ -538,6 +540,7 @@ impl Connection {
             }
         };
         drop(call);
+        self.client.info.borrow_mut().blocked = false;
         self.client.now_ms = now_ms();
         let out = self.pipe.target(self.client.proto);
         match result {
