@@ -90,6 +90,8 @@ fn call(con: &mut redis::Connection, args: &[&str]) -> String {
 /// tell which write commands the scenarios really ran.
 struct Session {
     con: redis::Connection,
+    /// For scenarios that need a second connection (a push that wakes a blocked pop).
+    client: redis::Client,
     sent: BTreeSet<String>,
 }
 
@@ -97,6 +99,7 @@ impl Session {
     fn new(server: &Server) -> Session {
         Session {
             con: server.con(),
+            client: server.client(),
             sent: BTreeSet::new(),
         }
     }
@@ -162,6 +165,8 @@ const CORE_SCENARIOS: &[Scenario] = &[
 ];
 
 // One scenario table per type family, each in its own file.
+#[path = "durability/blocking.rs"]
+mod blocking_scenarios;
 #[path = "durability/hash.rs"]
 mod hash_scenarios;
 #[path = "durability/json.rs"]
@@ -181,6 +186,7 @@ fn scenarios() -> Vec<Scenario> {
         hash_scenarios::SCENARIOS,
         set_scenarios::SCENARIOS,
         zset_scenarios::SCENARIOS,
+        blocking_scenarios::SCENARIOS,
         json_scenarios::SCENARIOS,
     ]
     .concat()
