@@ -75,8 +75,113 @@ fn multi_key_commands_work_across_shards() {
     assert_eq!(c.call(&["DEL", &s1, &s2, &a, &b]), ":4\r\n");
 }
 
+/// A pipeline mixing split commands with others gets every reply in order, and each
+/// command sees the ones before it.
+#[test]
+fn pipelined_split_commands_reply_in_order() {
+    let server = Server::start_with(2, &[]);
+    let mut con = server.con();
+    let (a, b) = (key_on(0, "p-a"), key_on(1, "p-b"));
+    let (c, d) = (key_on(0, "p-c"), key_on(1, "p-d"));
+    let mut pipe = redis::pipe();
+    // Errors come back in their place instead of failing the whole pipeline.
+    pipe.ignore_errors();
+    pipe.cmd("MSET")
+        .arg(&a)
+        .arg("1")
+        .arg(&b)
+        .arg("2")
+        .cmd("MGET")
+        .arg(&a)
+        .arg(&b)
+        .arg(&c)
+        .cmd("GET")
+        .arg(&b)
+        .cmd("MSET")
+        .arg(&c)
+        .arg("3")
+        .arg(&d)
+        .arg("4")
+        .cmd("EXISTS")
+        .arg(&a)
+        .arg(&b)
+        .arg(&c)
+        .arg(&d)
+        .arg("p-none")
+        .cmd("DEL")
+        .arg(&a)
+        .arg(&d)
+        .cmd("MGET")
+        .arg(&a)
+        .arg(&b)
+        .arg(&c)
+        .arg(&d)
+        .cmd("SET")
+        .arg(&a)
+        .arg("5")
+        .cmd("MGET")
+        .arg(&d)
+        .arg(&a)
+        .cmd("MSET")
+        .arg(&a) // wrong arity: an error in its place
+        .cmd("PING")
+        .cmd("UNLINK")
+        .arg(&b)
+        .arg(&c)
+        .cmd("DBSIZE");
+    let got: Vec<redis::Value> = pipe.query(&mut con).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<String> = got.iter().map(show).collect();
+    let want = [
+        "OK",
+        "[$1, $2, nil]",
+        "$2",
+        "OK",
+        ":4",
+        ":2",
+        "[nil, $2, $3, nil]",
+        "OK",
+        "[nil, $5]",
+        "-wrong number of arguments for 'mset' command",
+        "PONG",
+        ":2",
+        ":1",
+    ];
+    assert_eq!(got, want);
+}
+
+/// A reply as text: `OK`, `:1`, `$value`, `nil`, `-message`, arrays as `[a, b]`.
+fn show(v: &redis::Value) -> String {
+    use redis::Value;
+    match v {
+        Value::Nil => "nil".into(),
+        Value::Okay => "OK".into(),
+        Value::Int(n) => format!(":{n}"),
+        Value::BulkString(b) => format!("${}", String::from_utf8_lossy(b)),
+        Value::SimpleString(s) => s.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::ServerError(e) => format!("-{}", e.details().unwrap_or_default()),
+        other => format!("{other:?}"),
+    }
+}
+
 #[test]
 fn mset_mget_across_shards_never_mix() {
+    never_mix(1, Duration::from_secs(10));
+}
+
+/// Pipelined, consecutive MSETs (and MGETs) of one connection run as one transaction:
+/// each must still be atomic and isolated.
+#[test]
+fn pipelined_mset_mget_across_shards_never_mix() {
+    never_mix(8, Duration::from_secs(5));
+}
+
+/// Writers MSET one value to keys on both shards, readers MGET them all, `depth`
+/// commands per pipeline, for `run`: no read may see two values.
+fn never_mix(depth: u64, run: Duration) {
     let server = Server::start_with(2, &[]);
     let mut keys = keys_on_shard(0, 2, 5, "atom-a");
     keys.extend(keys_on_shard(1, 2, 5, "atom-b"));
@@ -89,13 +194,16 @@ fn mset_mget_across_shards_never_mix() {
         handles.push(std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let value = format!("w{w}-{n}");
-                let mut cmd = redis::cmd("MSET");
-                for k in &keys {
-                    cmd.arg(k).arg(&value);
+                let mut pipe = redis::pipe();
+                for _ in 0..depth {
+                    let value = format!("w{w}-{n}");
+                    let cmd = pipe.cmd("MSET");
+                    for k in &keys {
+                        cmd.arg(k).arg(&value);
+                    }
+                    n += 1;
                 }
-                cmd.query::<()>(&mut con).unwrap();
-                n += 1;
+                pipe.query::<()>(&mut con).unwrap();
             }
             n
         }));
@@ -107,17 +215,22 @@ fn mset_mget_across_shards_never_mix() {
         readers.push(std::thread::spawn(move || {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let values: Vec<Option<String>> =
-                    redis::cmd("MGET").arg(&keys).query(&mut con).unwrap();
-                if values.iter().any(|v| v != &values[0]) {
-                    mixed.fetch_add(1, Ordering::Relaxed);
+                let mut pipe = redis::pipe();
+                for _ in 0..depth {
+                    pipe.cmd("MGET").arg(&keys);
                 }
-                n += 1;
+                let reads: Vec<Vec<Option<String>>> = pipe.query(&mut con).unwrap();
+                for values in reads {
+                    if values.iter().any(|v| v != &values[0]) {
+                        mixed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    n += 1;
+                }
             }
             n
         }));
     }
-    std::thread::sleep(Duration::from_secs(10));
+    std::thread::sleep(run);
     stop.store(true, Ordering::Relaxed);
     let writes: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     let reads: u64 = readers.into_iter().map(|h| h.join().unwrap()).sum();

@@ -4,7 +4,10 @@
 //! pipeline costs one read and one write. Commands for keys this core owns run inline.
 //! Commands for keys owned elsewhere are queued per shard and leave as one message per
 //! shard once the read is dispatched; their replies are spliced back into pipeline order.
-//! A command that spans shards is a barrier: the queued commands complete first.
+//! A command that spans shards is a barrier: the queued commands complete first. A run of
+//! consecutive split commands (MSET, MGET, DEL... over several shards) is gathered and
+//! runs as one transaction when the next other command, or the end of the read, comes
+//! (see `coordinator::SplitGroup`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,6 +37,8 @@ const SHRINK_ABOVE: usize = 1024 * 1024;
 const GROW_STEP: usize = 8 * 1024 * 1024;
 /// Remote commands queued before they are sent even if the read is not fully dispatched.
 const MAX_QUEUED: usize = 4096;
+/// Split commands gathered into one transaction at most: bounds the keys it locks at once.
+const MAX_SPLIT: usize = 64;
 
 /// Where one reply comes from, in pipeline order, once some reply is remote.
 enum Piece {
@@ -53,6 +58,9 @@ struct Pipeline {
     /// Per shard: commands queued for it.
     batches: Vec<Option<Batch>>,
     queued: usize,
+    /// Split commands gathered since the last barrier; while there are some, nothing is
+    /// queued in `batches` and nothing waits in `held`.
+    split: Option<coordinator::SplitGroup>,
 }
 
 impl Pipeline {
@@ -63,6 +71,7 @@ impl Pipeline {
             pieces: Vec::new(),
             batches: (0..nshards).map(|_| None).collect(),
             queued: 0,
+            split: None,
         }
     }
 
@@ -99,6 +108,7 @@ impl Pipeline {
     /// Sends the queued batches, waits for their replies and splices everything into
     /// `out` in pipeline order.
     async fn complete_remote(&mut self, shard: &Rc<Shard>) {
+        self.run_split(shard).await;
         if self.queued == 0 {
             return;
         }
@@ -133,6 +143,63 @@ impl Pipeline {
         self.held.buf.clear();
         self.queued = 0;
     }
+}
+
+impl Pipeline {
+    /// Runs the gathered split commands, if any; their replies go out in order.
+    async fn run_split(&mut self, shard: &Rc<Shard>) {
+        if let Some(group) = self.split.take() {
+            debug_assert!(self.pieces.is_empty() && self.queued == 0);
+            let proto = self.out.proto;
+            self.out.proto = group.proto();
+            group.run(shard, None, &mut self.out).await;
+            self.out.proto = proto;
+        }
+    }
+
+    /// Adds a split command to the group, after whatever is queued has completed.
+    async fn gather_split(
+        &mut self,
+        client: &Client,
+        spec: &commands::CommandSpec,
+        how: Cross,
+        argv: &Argv<'_>,
+    ) {
+        if self.queued > 0 {
+            self.complete_remote(&client.shard).await;
+        }
+        let group = self.split.get_or_insert_with(|| {
+            coordinator::SplitGroup::new(client.shard.nshards, client.proto)
+        });
+        group.add(spec, how, argv, client.db as u32);
+        if group.len() >= MAX_SPLIT {
+            self.run_split(&client.shard).await;
+        }
+    }
+}
+
+/// Whether a command may join the split commands gathered so far: it is one itself, and
+/// nothing about the connection asks for it to run alone.
+fn joins_split(client: &Client, spec: &commands::CommandSpec, argv: &Argv<'_>) -> bool {
+    splits(client, spec)
+        && spec.arity_ok(argv.len())
+        && (spec.step <= 1
+            || (argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))
+        && matches!(route(spec, argv, client.shard.nshards), Route::Many)
+}
+
+/// Whether a command whose keys span shards runs as a split command that can be gathered
+/// with others: outside MULTI, and not on a subscribed connection (whose pushes must
+/// come after the reply of the command they followed).
+fn splits(client: &Client, spec: &commands::CommandSpec) -> bool {
+    matches!(spec.run, Run::Shard(_))
+        && matches!(
+            spec.cross,
+            Cross::SumInts | Cross::AllOk | Cross::Interleave
+        )
+        && client.multi.is_none()
+        && !client.pubsub.active()
+        && !spec.has(commands::flags::BLOCKING)
 }
 
 /// Which shards a shard-local command's keys live on.
@@ -344,6 +411,8 @@ impl Connection {
             }
             self.round_lsn = shard.journal().last_lsn();
             let outcome = self.dispatch_input(shutdown).await;
+            // Split commands journal their local parts as they run: before `observed`.
+            self.pipe.run_split(&shard).await;
             // Taken before waiting for other shards: the local commands have run, and
             // records that other connections journal from now on are not this round's.
             let observed = shard.journal().last_lsn();
@@ -417,6 +486,7 @@ impl Connection {
                         || self.pipe.out.len() + self.pipe.held.len() >= FLUSH_AT
                     {
                         let shard = self.client.shard.clone();
+                        self.pipe.run_split(&shard).await;
                         let observed = shard.journal().last_lsn();
                         self.pipe.complete_remote(&shard).await;
                         self.write_out(observed)
@@ -589,7 +659,12 @@ async fn write_or_close(stream: &mut TcpStream, buf: &[u8], close: &Event) -> st
 
 /// Runs one command (or queues it for its shard).
 async fn dispatch(client: &mut Client, pipe: &mut Pipeline, argv: &Argv<'_>) {
-    let Some(spec) = Registry::get().lookup(argv.get(0)) else {
+    let spec = Registry::get().lookup(argv.get(0));
+    // Gathered split commands run before anything that does not join them.
+    if pipe.split.is_some() && !spec.is_some_and(|spec| joins_split(client, spec, argv)) {
+        pipe.run_split(&client.shard).await;
+    }
+    let Some(spec) = spec else {
         if let Some(m) = &mut client.multi {
             m.failed = true;
         }
@@ -704,6 +779,9 @@ async fn dispatch_spec(
                 }
             }
             Route::One(s) => pipe.enqueue(s, client.db, client.proto, argv),
+            Route::Many if splits(client, spec) => {
+                pipe.gather_split(client, spec, spec.cross, argv).await;
+            }
             Route::Many => {
                 pipe.complete_remote(&shard).await;
                 let out = pipe.target(client.proto);

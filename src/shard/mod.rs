@@ -498,7 +498,7 @@ impl Shard {
     /// Why a transaction that would write `keys` here must be refused: this shard's WAL
     /// has failed (checked when it locks, so that no shard applies its part of a
     /// write another shard cannot journal).
-    fn refuses_writes(&self, keys: &[locks::LockKey]) -> Option<String> {
+    pub fn refuses_writes(&self, keys: &[locks::LockKey]) -> Option<String> {
         let writes = keys.iter().any(|(_, _, mode)| *mode == LockMode::Exclusive);
         writes
             .then(|| self.journal.failure())
