@@ -16,7 +16,7 @@ use crate::commands::{self, CmdError, CmdResult, CommandSpec, Registry, Run, Sha
 use crate::protocol::{Argv, PackedArgs, ReplyBuf};
 use crate::server::client::Client;
 use crate::shard::keyspace::Keyspace;
-use crate::shard::locks::{LockKey, LockMode, TxnId};
+use crate::shard::locks::{lock_key, LockKey, LockMode, TxnId};
 use crate::shard::mesh::{Batch, BatchReply};
 use crate::shard::ops::{KeyValue, OpResult, ShardOp};
 use crate::shard::{join_all, shard_of, Shard, ShardId};
@@ -313,7 +313,7 @@ pub async fn run_gathered(
         let mut t = Txn::new(&shard);
         let lock_keys = keys
             .iter()
-            .map(|ks| ks.iter().map(|k| (db as u32, k.clone(), mode)).collect())
+            .map(|ks| ks.iter().map(|k| lock_key(db as u32, k, mode)).collect())
             .collect();
         t.lock(lock_keys, None, 0).await?;
         own = Some(t);
@@ -456,7 +456,7 @@ pub async fn exec(client: &mut Client, out: &mut ReplyBuf) -> CmdResult {
                     }
                     let k = argv.get(p);
                     let s = shard_of(k, n);
-                    keys[s].push((db as u32, k.to_vec(), mode));
+                    keys[s].push(lock_key(db as u32, k, mode));
                     single = match single {
                         Some(None) => Some(Some(s)),
                         Some(Some(t)) if t == s => Some(Some(s)),

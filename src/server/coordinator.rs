@@ -13,7 +13,7 @@ use super::atomic::{self, Txn};
 use crate::commands::{CmdError, CmdResult, CommandSpec, Cross};
 use crate::protocol::{reply_reader, Argv, PackedArgs, Protocol, ReplyBuf};
 use crate::server::client::Client;
-use crate::shard::locks::LockKey;
+use crate::shard::locks::{lock_key, LockKey};
 use crate::shard::mesh::{Batch, BatchReply};
 use crate::shard::{shard_of, Shard, ShardId};
 use std::rc::Rc;
@@ -103,7 +103,7 @@ impl SplitGroup {
             });
             keys.extend(
                 mine.iter()
-                    .map(|&i| (db, argv.get(positions[i]).to_vec(), mode)),
+                    .map(|&i| lock_key(db, argv.get(positions[i]), mode)),
             );
             let args = std::iter::once(argv.get(0)).chain(
                 mine.iter()

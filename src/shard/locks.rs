@@ -27,11 +27,28 @@ pub enum LockMode {
     Exclusive,
 }
 
-/// A key to lock: database, key, mode.
-pub type LockKey = (u32, Vec<u8>, LockMode);
+/// A key to lock: database, the key's `key_hash`, mode.
+pub type LockKey = (u32, u64, LockMode);
 
-/// A locked key: database and key.
-type LockedKey = (u32, Box<[u8]>);
+/// A locked key: database and key hash.
+type LockedKey = (u32, u64);
+
+/// What a lock names a key by. Locking hashes rather than key bytes costs no allocation
+/// per key on either side; two keys with one hash (one chance in 2^64 per pair) merely
+/// make one of them wait for the other's transaction, as if it were the same key, which
+/// is still correct (and cannot deadlock: the order of locking is by shard, not by key).
+pub fn key_hash(key: &[u8]) -> u64 {
+    // Fixed seeds: every shard must compute the same hash for a key.
+    static HASHER: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+    HASHER
+        .get_or_init(|| ahash::RandomState::with_seeds(0x6d65, 0x6d66, 0x6c75, 0x78))
+        .hash_one(key)
+}
+
+/// The lock `mode` on `key` of database `db`.
+pub fn lock_key(db: u32, key: &[u8], mode: LockMode) -> LockKey {
+    (db, key_hash(key), mode)
+}
 
 #[derive(Default)]
 pub struct LockTable {
@@ -50,8 +67,11 @@ impl LockTable {
 
     /// Whether `txn` (0 for a plain command) must wait before using `key` in `mode`.
     pub fn conflicts(&self, txn: TxnId, db: u32, key: &[u8], mode: LockMode) -> bool {
-        // A borrowed lookup: build the tuple key only when something is locked.
-        let Some(holders) = self.keys.get(&(db, Box::<[u8]>::from(key))) else {
+        self.conflicts_hashed(txn, db, key_hash(key), mode)
+    }
+
+    fn conflicts_hashed(&self, txn: TxnId, db: u32, hash: u64, mode: LockMode) -> bool {
+        let Some(holders) = self.keys.get(&(db, hash)) else {
             return false;
         };
         holders
@@ -64,7 +84,7 @@ impl LockTable {
     pub fn try_acquire(&mut self, txn: TxnId, keys: &[LockKey]) -> bool {
         if keys
             .iter()
-            .any(|(db, k, mode)| self.conflicts(txn, *db, k, *mode))
+            .any(|&(db, hash, mode)| self.conflicts_hashed(txn, db, hash, mode))
         {
             return false;
         }
@@ -73,8 +93,8 @@ impl LockTable {
         }
         let held = self.held.entry(txn).or_default();
         for (db, k, mode) in keys {
-            let id: LockedKey = (*db, k.as_slice().into());
-            let holders = self.keys.entry(id.clone()).or_default();
+            let id: LockedKey = (*db, *k);
+            let holders = self.keys.entry(id).or_default();
             match holders.iter_mut().find(|(t, _)| *t == txn) {
                 Some((_, m)) => {
                     if *mode == LockMode::Exclusive {
@@ -181,7 +201,7 @@ mod tests {
     use super::*;
 
     fn k(key: &str, mode: LockMode) -> LockKey {
-        (0, key.as_bytes().to_vec(), mode)
+        lock_key(0, key.as_bytes(), mode)
     }
 
     #[test]
