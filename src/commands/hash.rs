@@ -53,7 +53,7 @@ fn set_pairs(ctx: &mut ShardCtx<'_>, key: &[u8], pairs: &[&[u8]]) -> Result<usiz
                 .chunks_exact(2)
                 .filter(|p| h.insert(p[0], p[1].to_vec()))
                 .count();
-            ks.insert_new(key, Value::Hash(h), now);
+            ks.insert_new(key, Value::Hash(Box::new(h)), now);
             Ok(added)
         }
         Some(slot) => {

@@ -338,12 +338,12 @@ fn apply_set(ks: &mut Keyspace, key: &[u8], plan: SetPlan, value: Doc, now: u64)
     match plan {
         SetPlan::Skip => false,
         SetPlan::Create => {
-            ks.insert_new(key, Value::Json(Json::new(value)), now);
+            ks.insert_new(key, Value::Json(Box::new(Json::new(value))), now);
             true
         }
         SetPlan::Root(slot) => {
             // A whole new document keeps the key's TTL, as RedisJSON does.
-            ks.replace_value(slot, Value::Json(Json::new(value)), None);
+            ks.replace_value(slot, Value::Json(Box::new(Json::new(value))), None);
             true
         }
         SetPlan::At(slot, locs) => change(ks, slot, |doc| {

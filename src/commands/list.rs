@@ -114,7 +114,7 @@ fn push(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, end: End, only_existing: bool) 
                 }
             }
             let len = l.len();
-            ks.insert_new(key, Value::List(l), now);
+            ks.insert_new(key, Value::List(Box::new(l)), now);
             ctx.out.int(len as i64);
         }
         Some(slot) => {
@@ -600,7 +600,7 @@ pub(crate) fn move_one(
         None => {
             let mut l = List::new();
             l.push_back(item.clone());
-            ks.insert_new(dst_key, Value::List(l), now);
+            ks.insert_new(dst_key, Value::List(Box::new(l)), now);
         }
     }
     ctx.out.bulk(&item);

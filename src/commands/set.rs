@@ -47,7 +47,7 @@ fn sadd(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         None => {
             let mut s = Set::new();
             let added = argv.iter().skip(2).filter(|m| s.insert(m)).count();
-            ks.insert_new(key, Value::Set(s), now);
+            ks.insert_new(key, Value::Set(Box::new(s)), now);
             ctx.out.int(added as i64);
         }
         Some(slot) => {
@@ -310,7 +310,7 @@ fn smove(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>) -> CmdResult {
         None => {
             let mut s = Set::new();
             s.insert(member);
-            ks.insert_new(dst_key, Value::Set(s), now);
+            ks.insert_new(dst_key, Value::Set(Box::new(s)), now);
         }
     }
     ctx.out.int(1);
@@ -396,7 +396,7 @@ fn algebra_store(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, op: Algebra) -> CmdRes
         ks.remove(dst);
     } else {
         // Replaces whatever was there, of any type, and drops its TTL.
-        ks.insert(dst, Value::Set(s), None, now);
+        ks.insert(dst, Value::Set(Box::new(s)), None, now);
     }
     ctx.out.int(n as i64);
     Ok(())

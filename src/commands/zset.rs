@@ -203,7 +203,7 @@ fn apply_changes(
         None => {
             let mut z = ZSet::new();
             fill(&mut z);
-            ks.insert_new(key, Value::ZSet(z), now);
+            ks.insert_new(key, Value::ZSet(Box::new(z)), now);
         }
     }
 }
@@ -689,10 +689,10 @@ fn store_result(ctx: &mut ShardCtx<'_>, dst: &[u8], z: ZSet) {
         }
         None if n == 0 => {}
         Some(slot) => {
-            ks.replace_value(slot, Value::ZSet(z), Some(None));
+            ks.replace_value(slot, Value::ZSet(Box::new(z)), Some(None));
         }
         None => {
-            ks.insert_new(dst, Value::ZSet(z), now);
+            ks.insert_new(dst, Value::ZSet(Box::new(z)), now);
         }
     }
     ctx.out.int(n as i64);

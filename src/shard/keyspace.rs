@@ -781,6 +781,21 @@ mod tests {
         Value::Str(v.as_bytes().to_vec())
     }
 
+    /// Every key lookup loads an entry: keep it small (a container type
+    /// that grows `Value` must be boxed, see `Value`).
+    #[test]
+    fn entries_stay_small() {
+        assert_eq!(
+            core::mem::size_of::<Value>(),
+            core::mem::size_of::<Vec<u8>>()
+        );
+        assert!(
+            core::mem::size_of::<Option<Entry>>() <= 80,
+            "{} bytes",
+            core::mem::size_of::<Option<Entry>>()
+        );
+    }
+
     #[test]
     fn insert_find_remove() {
         let mut ks = Keyspace::new();

@@ -248,10 +248,10 @@ impl Delta {
     fn new_container(&self) -> Option<Value> {
         use crate::shard::value::{Hash, List, Set, ZSet};
         match self {
-            Delta::ListPush { .. } => Some(Value::List(List::new())),
-            Delta::HashSet { .. } => Some(Value::Hash(Hash::new())),
-            Delta::SetAdd { .. } => Some(Value::Set(Set::new())),
-            Delta::ZAdd { .. } => Some(Value::ZSet(ZSet::new())),
+            Delta::ListPush { .. } => Some(Value::List(Box::new(List::new()))),
+            Delta::HashSet { .. } => Some(Value::Hash(Box::new(Hash::new()))),
+            Delta::SetAdd { .. } => Some(Value::Set(Box::new(Set::new()))),
+            Delta::ZAdd { .. } => Some(Value::ZSet(Box::new(ZSet::new()))),
             _ => None,
         }
     }

@@ -104,23 +104,23 @@ mod tests {
     #[test]
     fn containers_round_trip() {
         let list = super::List::from_items([b"a".to_vec(), vec![], vec![0xff; 300]]);
-        round_trip(Value::List(list));
+        round_trip(Value::List(Box::new(list)));
         let mut hash = super::Hash::new();
         hash.insert(b"f", b"v".to_vec());
         hash.insert(b"", vec![1, 2, 3]);
-        round_trip(Value::Hash(hash));
+        round_trip(Value::Hash(Box::new(hash)));
         let mut set = super::Set::new();
         for m in ["1", "x", ""] {
             set.insert(m.as_bytes());
         }
-        round_trip(Value::Set(set));
-        round_trip(Value::Set(super::Set::new()));
+        round_trip(Value::Set(Box::new(set)));
+        round_trip(Value::Set(Box::new(super::Set::new())));
         let mut zset = super::super::ZSet::new();
         zset.insert(b"m", 2.5);
         zset.insert(b"n", f64::INFINITY);
-        round_trip(Value::ZSet(zset));
+        round_trip(Value::ZSet(Box::new(zset)));
         let doc = serde_json::json!({"b": [1, 2.5, null], "a": {"x": "y"}, "t": true});
-        round_trip(Value::Json(super::super::Json::new(doc)));
+        round_trip(Value::Json(Box::new(super::super::Json::new(doc))));
     }
 
     #[test]
