@@ -4,8 +4,8 @@
 //! Layout: a counted B+tree (the order-statistics index) plus a hash table from member to
 //! element id, so `ZSCORE` and duplicate checks are O(1).
 //!
-//! * Elements live in an arena `Vec<Elem>` (member bytes in one `Box<[u8]>`, and the
-//!   score) and are named by a `u32` id. The member bytes are stored once; the hash table
+//! * Elements live in an arena `Vec<Elem>` (the member bytes, inline up to 22 bytes
+//!   else in one `Box<[u8]>`, and the score) and are named by a `u32` id. The member bytes are stored once; the hash table
 //!   holds only ids and hashes through the arena.
 //! * Leaves hold up to `LEAF_CAP` entries as two parallel arrays, scores and element ids,
 //!   and are doubly linked for lazy iteration in either direction.
@@ -60,8 +60,57 @@ const NIL: u32 = u32::MAX;
 /// entry, kept equal, so `ZSCORE` needs no tree walk).
 #[derive(Clone, Debug)]
 struct Elem {
-    member: Box<[u8]>,
+    member: Member,
     score: f64,
+}
+
+/// Longest member kept inside its `Elem` rather than in a separate allocation.
+const INLINE_MEMBER: usize = 22;
+
+/// Member bytes: short ones (most real members, e.g. `element:000000012345`) inline, so
+/// a hash probe or a score tie costs one cache miss instead of two, and no allocation.
+#[derive(Clone, Debug)]
+enum Member {
+    Inline(u8, [u8; INLINE_MEMBER]),
+    Heap(Box<[u8]>),
+}
+
+impl Default for Member {
+    fn default() -> Self {
+        Member::Inline(0, [0; INLINE_MEMBER])
+    }
+}
+
+impl From<&[u8]> for Member {
+    fn from(bytes: &[u8]) -> Self {
+        if bytes.len() <= INLINE_MEMBER {
+            let mut buf = [0; INLINE_MEMBER];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Member::Inline(bytes.len() as u8, buf)
+        } else {
+            Member::Heap(bytes.into())
+        }
+    }
+}
+
+impl Member {
+    fn into_vec(self) -> Vec<u8> {
+        match self {
+            Member::Inline(len, buf) => buf[..len as usize].to_vec(),
+            Member::Heap(b) => b.into_vec(),
+        }
+    }
+}
+
+impl core::ops::Deref for Member {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Member::Inline(len, buf) => &buf[..*len as usize],
+            Member::Heap(b) => b,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -185,6 +234,21 @@ fn hasher() -> &'static ahash::RandomState {
     SEED.get_or_init(ahash::RandomState::new)
 }
 
+/// How many of `scores[..len]` are below `t`, and how many not above it. No early exit
+/// and no data-dependent branch: every cache line of the node is requested at once
+/// instead of one per binary-search step, which is what a search into a cold leaf waits
+/// on. Only the (usually empty) run of equal scores needs member comparisons.
+#[inline]
+fn score_span<const N: usize>(scores: &[f64; N], len: usize, t: f64) -> (usize, usize) {
+    let (mut below, mut not_above) = (0usize, 0usize);
+    for (i, &s) in scores.iter().enumerate() {
+        let live = usize::from(i < len);
+        below += usize::from(s < t) & live;
+        not_above += usize::from(s <= t) & live;
+    }
+    (below, not_above)
+}
+
 /// The first index in `0..len` where `pred` is false; `pred` must hold for a prefix.
 #[inline]
 fn partition(len: usize, mut pred: impl FnMut(usize) -> bool) -> usize {
@@ -211,12 +275,17 @@ fn compare_keys(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) ->
         .then_with(|| a_member.cmp(b_member))
 }
 
-/// Heap bytes charged for one element: its bytes, its arena slot, its hash table slot
+/// Heap bytes charged for one element: its bytes unless inline, its arena slot, its hash table slot
 /// (id plus control byte) and its leaf entry at a typical fill of two thirds. Inner nodes
 /// add about 1/2000 of that and are not charged. Depends only on the member, so add and
 /// subtract always match and equal content reports equal size (e.g. after a reload).
 fn element_cost(member_len: usize) -> usize {
-    member_len
+    let heap_bytes = if member_len > INLINE_MEMBER {
+        member_len
+    } else {
+        0
+    };
+    heap_bytes
         + core::mem::size_of::<Elem>()
         + core::mem::size_of::<u32>()
         + 1
@@ -549,7 +618,7 @@ impl ZSet {
             .copied()
     }
 
-    fn insert_new(&mut self, hash: u64, member: Box<[u8]>, score: f64) {
+    fn insert_new(&mut self, hash: u64, member: Member, score: f64) {
         let member_len = member.len();
         let elem = Elem { member, score };
         let id = match self.free_elem {
@@ -591,7 +660,7 @@ impl ZSet {
     }
 
     /// Frees a forgotten element's slot (it must be out of the tree) and returns it.
-    fn release(&mut self, id: u32) -> (Box<[u8]>, f64) {
+    fn release(&mut self, id: u32) -> (Member, f64) {
         let e = &mut self.elems[id as usize];
         let member = core::mem::take(&mut e.member);
         let score = e.score;
@@ -696,18 +765,24 @@ impl ZSet {
         for _ in 0..self.height {
             let n = &self.inners[node as usize];
             // The last child whose smallest key is not above the key.
-            let k = partition(n.len as usize, |i| {
-                self.cmp_entry(n.scores[i], n.ids[i], score, member, id) != Ordering::Greater
-            });
+            let (below, not_above) = score_span(&n.scores, n.len as usize, score);
+            let k = below
+                + partition(not_above - below, |j| {
+                    let i = below + j;
+                    self.cmp_entry(n.scores[i], n.ids[i], score, member, id) != Ordering::Greater
+                });
             let slot = k.saturating_sub(1);
             path.push(node, slot);
             node = n.children[slot];
         }
         let leaf = &self.leaves[node as usize];
         path.leaf = node;
-        path.pos = partition(leaf.len as usize, |i| {
-            self.cmp_entry(leaf.scores[i], leaf.ids[i], score, member, id) == Ordering::Less
-        });
+        let (below, not_above) = score_span(&leaf.scores, leaf.len as usize, score);
+        path.pos = below
+            + partition(not_above - below, |j| {
+                let i = below + j;
+                self.cmp_entry(leaf.scores[i], leaf.ids[i], score, member, id) == Ordering::Less
+            });
         path
     }
 
@@ -1486,7 +1561,7 @@ impl<Context> Decode<Context> for ZSet {
             if set.find_hashed(hash, &member).is_some() {
                 return Err(DecodeError::Other("duplicate sorted set member"));
             }
-            set.insert_new(hash, member.into_boxed_slice(), score);
+            set.insert_new(hash, Member::from(&member[..]), score);
         }
         Ok(set)
     }
@@ -1586,8 +1661,33 @@ mod tests {
         it.map(|(m, s)| (m.to_vec(), s)).collect()
     }
 
+    /// Every fifth member is too long to be stored inline.
     fn member(rng: &mut Rng, pool: usize) -> Vec<u8> {
-        format!("m{}", rng.below(pool)).into_bytes()
+        let n = rng.below(pool);
+        if n.is_multiple_of(5) {
+            format!("m{n}-long-enough-for-the-heap").into_bytes()
+        } else {
+            format!("m{n}").into_bytes()
+        }
+    }
+
+    #[test]
+    fn members_inline_and_on_the_heap() {
+        assert!(core::mem::size_of::<Member>() <= 24);
+        for len in [
+            0,
+            1,
+            INLINE_MEMBER - 1,
+            INLINE_MEMBER,
+            INLINE_MEMBER + 1,
+            300,
+        ] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let m = Member::from(&bytes[..]);
+            assert_eq!(matches!(m, Member::Inline(..)), len <= INLINE_MEMBER);
+            assert_eq!(&*m, &bytes[..]);
+            assert_eq!(m.into_vec(), bytes);
+        }
     }
 
     const SCORES: [f64; 9] = [
