@@ -246,12 +246,12 @@ impl Effect {
 impl Delta {
     /// The empty container an adding delta creates on a missing key.
     fn new_container(&self) -> Option<Value> {
-        use crate::shard::value::{Hash, List, Set, ZSet};
+        use crate::shard::value::{Hash, List, Set};
         match self {
             Delta::ListPush { .. } => Some(Value::List(Box::new(List::new()))),
             Delta::HashSet { .. } => Some(Value::Hash(Box::new(Hash::new()))),
             Delta::SetAdd { .. } => Some(Value::Set(Box::new(Set::new()))),
-            Delta::ZAdd { .. } => Some(Value::ZSet(Box::new(ZSet::new()))),
+            Delta::ZAdd { .. } => Some(Value::ZSet(Box::default())),
             _ => None,
         }
     }
