@@ -1,6 +1,6 @@
 //! Blocking list and sorted-set pops against the real server: timeouts, wake-ups from
 //! connections on other cores, FIFO order among waiters, every command's reply shape,
-//! errors, CROSSSLOT, MULTI, disconnected waiters, durability of served pops, shutdown.
+//! errors, keys on several shards, MULTI, disconnected waiters, durability of served pops, shutdown.
 //!
 //! A test never guesses with sleeps whether a client is blocked yet: it waits until
 //! CLIENT LIST shows the client with flag `b` (set once its pop has parked, or is on
@@ -405,21 +405,61 @@ fn errors() {
 }
 
 #[test]
-fn keys_on_different_shards_are_crossslot() {
+fn keys_on_different_shards_block_and_wake() {
     let server = Server::start_with(2, &[]);
-    let mut c = server.raw();
-    let a = &keys_on_shard(0, 2, 1, "cs-")[0];
-    let b = &keys_on_shard(1, 2, 1, "cs-")[0];
-    let crossslot = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
-    assert_eq!(c.call(&["BLPOP", a, b, "0"]), crossslot);
-    assert_eq!(c.call(&["BLMOVE", a, b, "LEFT", "LEFT", "0"]), crossslot);
-    assert_eq!(c.call(&["BRPOPLPUSH", a, b, "0"]), crossslot);
-    assert_eq!(c.call(&["BZMPOP", "0", "2", a, b, "MIN"]), crossslot);
-    // The non-blocking forms work across shards.
-    c.call(&["RPUSH", b, "x"]);
+    let a = &keys_on_shard(0, 2, 1, "cs-a")[0];
+    let b = &keys_on_shard(1, 2, 1, "cs-b")[0];
+    let mut probe = server.raw();
+    for core in 0..2 {
+        let (mut c, id) = con_on(&server, core);
+        // Nothing on either shard: nil after the timeout.
+        let start = Instant::now();
+        assert_eq!(c.call(&["BLPOP", a, b, "0.2"]), NIL_ARRAY);
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        // Something already there: served at once.
+        probe.call(&["RPUSH", b, "ready"]);
+        assert_eq!(c.call(&["BLPOP", a, b, "0"]), arr(&[b, "ready"]));
+        // A push on either shard wakes the pop.
+        for (key, value) in [(a, "x"), (b, "y")] {
+            block(&mut c, id, &mut probe, &["BLPOP", a, b, "0"]);
+            probe.call(&["RPUSH", key, value]);
+            assert_eq!(c.read_reply(), arr(&[key, value]));
+        }
+        assert_eq!(probe.call(&["EXISTS", a, b]), int(0));
+        // BLMOVE from one shard to the other, woken by the push.
+        block(
+            &mut c,
+            id,
+            &mut probe,
+            &["BLMOVE", a, b, "LEFT", "RIGHT", "0"],
+        );
+        probe.call(&["RPUSH", a, "moved"]);
+        assert_eq!(c.read_reply(), bulk("moved"));
+        assert_eq!(probe.call(&["LRANGE", b, "0", "-1"]), arr(&["moved"]));
+        assert_eq!(probe.call(&["EXISTS", a]), int(0));
+        probe.call(&["DEL", b]);
+        // Sorted sets, and a key of the wrong type.
+        block(&mut c, id, &mut probe, &["BZMPOP", "0", "2", a, b, "MIN"]);
+        probe.call(&["ZADD", b, "1", "m"]);
+        assert_eq!(
+            c.read_reply(),
+            format!("*2\r\n{}*1\r\n*2\r\n{}{}", bulk(b), bulk("m"), bulk("1"))
+        );
+        probe.call(&["SET", a, "string"]);
+        assert!(c.call(&["BLPOP", a, b, "0"]).starts_with("-WRONGTYPE"));
+        probe.call(&["DEL", a]);
+    }
+    // A waiter that went away takes nothing with it.
+    let (mut c, id) = con_on(&server, 1);
+    block(&mut c, id, &mut probe, &["BLPOP", a, b, "0"]);
+    drop(c);
+    wait_gone(&mut probe, id);
+    probe.call(&["RPUSH", a, "kept"]);
+    assert_eq!(probe.call(&["LRANGE", a, "0", "-1"]), arr(&["kept"]));
+    // The non-blocking forms work across shards too.
     assert_eq!(
-        c.call(&["LMPOP", "2", a, b, "LEFT"]),
-        format!("*2\r\n{}{}", bulk(b), arr(&["x"]))
+        probe.call(&["LMPOP", "2", b, a, "LEFT"]),
+        format!("*2\r\n{}{}", bulk(a), arr(&["kept"]))
     );
 }
 

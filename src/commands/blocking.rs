@@ -3,8 +3,8 @@
 //! Outside MULTI, `server::connection` sends such a command to the shard owning its keys
 //! as `ShardOp::Block`; the shard tries the pop (`attempt`) and, when there is nothing,
 //! parks the client (`shard::blocking`) until a write to one of its keys lets the pop
-//! succeed (`serve`) or the timeout passes. Every key of one blocking command must live
-//! on one shard (CROSSSLOT otherwise, as in Redis Cluster).
+//! succeed (`serve`) or the timeout passes. A command whose keys live on several shards
+//! is carried out by `server::blocking` instead.
 //!
 //! The table's `Run::Shard` handler is the form that never blocks: EXEC runs it, and, as
 //! in Redis, a blocking command inside a transaction behaves as if its timeout had
@@ -197,6 +197,30 @@ fn pop(ctx: &mut ShardCtx<'_>, argv: &Argv<'_>, call: &Call) -> Result<bool, Cmd
             Ok(true)
         }
     }
+}
+
+/// What a blocking command waits for: up to `timeout_ms` (0 = forever), on the keys at
+/// `keys` (positions in the arguments), of sorted sets (`zsets`) or lists. Errors are the
+/// command's own syntax errors, in Redis's order.
+pub struct WaitSpec {
+    pub timeout_ms: u64,
+    pub keys: Vec<usize>,
+    pub zsets: bool,
+}
+
+/// Checks a blocking call and says what it would wait for.
+pub fn wait_spec(argv: &Argv<'_>) -> Result<WaitSpec, CmdError> {
+    let call = check(argv)?;
+    Ok(WaitSpec {
+        timeout_ms: call.timeout_ms,
+        zsets: call.cmd.on_zsets(),
+        keys: call.keys,
+    })
+}
+
+/// Whether a reply of the non-blocking form (`run_now`) is its "nothing to pop" nil.
+pub fn is_nothing(reply: &[u8]) -> bool {
+    matches!(reply, b"*-1\r\n" | b"$-1\r\n" | b"_\r\n")
 }
 
 /// What a blocking command's first try on its shard came to.

@@ -289,12 +289,25 @@ pub async fn run_gathered(
     out: &mut ReplyBuf,
     txn: Option<&Txn>,
 ) -> CmdResult {
+    let shard = client.shard.clone();
+    let result = gather_and_run(&shard, client.db, spec, argv, out, txn).await;
+    client.now_ms = crate::shard::now_ms();
+    result
+}
+
+/// `run_gathered` for a command of database `db` run from `shard`.
+pub async fn gather_and_run(
+    shard: &Rc<Shard>,
+    db: usize,
+    spec: &CommandSpec,
+    argv: &Argv<'_>,
+    out: &mut ReplyBuf,
+    txn: Option<&Txn>,
+) -> CmdResult {
     let Run::Shard(handler) = spec.run else {
         return Err(CmdError::msg("ERR internal error: not a shard command"));
     };
-    let shard = client.shard.clone();
     let n = shard.nshards;
-    let db = client.db;
     // The command's distinct keys, by owner.
     let mut keys: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
     for p in spec.keys_of(argv) {
@@ -310,7 +323,7 @@ pub async fn run_gathered(
     let mut own = None;
     if txn.is_none() {
         let mode = lock_mode(spec);
-        let mut t = Txn::new(&shard);
+        let mut t = Txn::new(shard);
         let lock_keys = keys
             .iter()
             .map(|ks| ks.iter().map(|k| lock_key(db as u32, k, mode)).collect())
@@ -416,7 +429,6 @@ pub async fn run_gathered(
         out.buf.clear();
         out.error(e);
     }
-    client.now_ms = crate::shard::now_ms();
     Ok(())
 }
 

@@ -118,9 +118,9 @@ pub struct Client {
     pub watching: u64,
     /// Pub/sub subscriptions.
     pub pubsub: crate::server::pubsub::ClientSubs,
-    /// A blocking command dispatched but not yet run: the shard owning its keys and its
-    /// arguments. The connection runs it before dispatching anything after it.
-    pub blocking: Option<(crate::shard::ShardId, Vec<Vec<u8>>)>,
+    /// A blocking command dispatched but not yet run: the shard owning its keys (`None`
+    /// when they live on several) and its arguments. The connection runs it before dispatching anything after it.
+    pub blocking: Option<(Option<crate::shard::ShardId>, Vec<Vec<u8>>)>,
 }
 
 /// A transaction being queued (MULTI ... EXEC).

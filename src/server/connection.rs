@@ -551,12 +551,13 @@ impl Connection {
 }
 
 impl Connection {
-    /// Runs a blocking command on shard `s`, which owns its keys. The replies before it
+    /// Runs a blocking command on shard `s`, which owns its keys, or across the shards
+    /// (`server::blocking`) when `s` is `None`. The replies before it
     /// go out first (it may wait forever). While it waits, the socket is watched: input
     /// is kept for later, and a client that goes away (or shutdown) unblocks it.
     async fn run_blocking(
         &mut self,
-        s: ShardId,
+        s: Option<ShardId>,
         args: Vec<Vec<u8>>,
         shutdown: &Event,
     ) -> Result<(), ProtocolError> {
@@ -565,15 +566,29 @@ impl Connection {
         let observed = shard.journal().last_lsn();
         self.write_out(observed).await.map_err(|_| lost())?;
         let id = self.client.id;
-        let op = ShardOp::Block {
-            id,
-            db: self.client.db,
-            proto: self.client.proto,
-            args,
-        };
+        let (db, proto) = (self.client.db, self.client.proto);
+        let cancel = Rc::new(std::cell::Cell::new(false));
         let mut call = {
             let shard = shard.clone();
-            Box::pin(async move { shard.op(s, op).await })
+            let cancel = cancel.clone();
+            Box::pin(async move {
+                match s {
+                    Some(s) => {
+                        shard
+                            .op(
+                                s,
+                                ShardOp::Block {
+                                    id,
+                                    db,
+                                    proto,
+                                    args,
+                                },
+                            )
+                            .await
+                    }
+                    None => super::blocking::block_across(shard, id, db, proto, args, cancel).await,
+                }
+            })
         };
         let close = self.close.clone();
         self.client.info.borrow_mut().blocked = true;
@@ -609,6 +624,14 @@ impl Connection {
                 Blocked::Gone => break None,
             }
         };
+        if result.is_none() && s.is_none() {
+            // A pop across shards may hold locks: it is told to stop, woken and waited
+            // for rather than dropped.
+            cancel.set(true);
+            let all: Vec<ShardId> = (0..shard.nshards).collect();
+            super::blocking::unwatch(&shard, id, &all).await;
+            call.as_mut().await;
+        }
         drop(call);
         self.client.info.borrow_mut().blocked = false;
         self.client.now_ms = now_ms();
@@ -618,8 +641,11 @@ impl Connection {
             Some(OpResult::Error(e)) => out.error(&e),
             Some(_) => out.error("ERR internal error: unexpected shard reply"),
             None => {
-                // Its shard forgets the waiter, so that no element is popped for it.
-                shard.op(s, ShardOp::Unblock { id }).await;
+                // Its shard forgets the waiter, so that no element is popped for it
+                // (one across shards has unwatched above).
+                if let Some(s) = s {
+                    shard.op(s, ShardOp::Unblock { id }).await;
+                }
                 self.client.close_after_reply = true;
             }
         }
@@ -723,10 +749,8 @@ async fn dispatch_spec(
         // connection waits for it before dispatching more (see `run_blocking`).
         pipe.complete_remote(&shard).await;
         match route(spec, argv, shard.nshards) {
-            Route::One(s) => client.blocking = Some((s, owned(argv))),
-            Route::Many => pipe
-                .target(client.proto)
-                .error("CROSSSLOT Keys in request don't hash to the same slot"),
+            Route::One(s) => client.blocking = Some((Some(s), owned(argv))),
+            Route::Many => client.blocking = Some((None, owned(argv))),
         }
         return;
     }

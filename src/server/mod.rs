@@ -6,6 +6,7 @@
 //! and a connection stays on the core that accepted it.
 
 pub mod atomic;
+pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod coordinator;

@@ -75,6 +75,10 @@ pub struct Waiter {
     pub keys: Vec<usize>,
     /// Whether it pops from sorted sets (else lists).
     pub zsets: bool,
+    /// Pops nothing: a blocking command over several shards that only wants to hear
+    /// that one of its keys here may now have something (it then pops on its own, under
+    /// the cross-shard locks). Served with an empty reply, without taking the element.
+    pub notify_only: bool,
     pub reply: Rc<Reply>,
 }
 

@@ -253,6 +253,13 @@ impl Shard {
                     if !commands::blocking::kind_matches(value, w.zsets) {
                         continue;
                     }
+                    if w.notify_only {
+                        // It pops on its own later; the element stays for it or for
+                        // the waiters after it.
+                        drop(blocked);
+                        self.blocked.borrow_mut().serve(id, Vec::new());
+                        continue;
+                    }
                     if blocking::abandoned(&w.reply) {
                         drop(blocked);
                         self.blocked.borrow_mut().unblock(id);
@@ -349,6 +356,7 @@ impl Shard {
                 args,
                 keys,
                 zsets,
+                notify_only: false,
                 reply: reply.clone(),
             },
         );
@@ -478,6 +486,51 @@ impl Shard {
                 proto,
                 args,
             } => self.block(id, db, proto, args).await,
+            ShardOp::WatchReady {
+                id,
+                db,
+                keys,
+                zsets,
+            } => {
+                let now = now_ms();
+                let mut dbs = self.dbs.borrow_mut();
+                // Something to pop already: no need to wait (`Bool(true)`).
+                let ready = keys.iter().any(|k| {
+                    dbs[db].find_live(k, now).is_some_and(|slot| {
+                        commands::blocking::kind_matches(&dbs[db].entry(slot).value, zsets)
+                    })
+                });
+                if ready {
+                    return OpResult::Bool(true);
+                }
+                let positions = (0..keys.len()).collect();
+                self.blocked.borrow_mut().park(
+                    id,
+                    blocking::Waiter {
+                        db,
+                        proto: crate::protocol::Protocol::Resp2,
+                        args: keys,
+                        keys: positions,
+                        zsets,
+                        notify_only: true,
+                        reply: blocking::reply_slot(),
+                    },
+                );
+                OpResult::Done
+            }
+            ShardOp::AwaitReady { id } => {
+                let reply = self
+                    .blocked
+                    .borrow()
+                    .get(id)
+                    .filter(|w| w.notify_only)
+                    .map(|w| w.reply.clone());
+                // Gone already: notified (or unblocked) before this op came.
+                if let Some(reply) = reply {
+                    reply.wait().await;
+                }
+                OpResult::Done
+            }
             ShardOp::Exec { watch, batch } => {
                 self.wait_batch_free(&batch).await;
                 if watch.is_some_and(|id| self.watch_dirty(id)) {
@@ -757,6 +810,8 @@ impl Shard {
             | ShardOp::Lock { .. }
             | ShardOp::TxnBatch { .. }
             | ShardOp::Block { .. }
+            | ShardOp::WatchReady { .. }
+            | ShardOp::AwaitReady { .. }
             | ShardOp::Exec { .. } => {
                 OpResult::Error("ERR internal error: op runs asynchronously".into())
             }

@@ -161,8 +161,22 @@ pub enum ShardOp {
         proto: crate::protocol::Protocol,
         args: Vec<Vec<u8>>,
     },
-    /// Connection `id` stopped waiting (it disconnected): its blocked pop goes away.
+    /// Connection `id` stopped waiting (it disconnected, or its blocking command over
+    /// several shards is done): its blocked pop or watch goes away.
     Unblock {
+        id: u64,
+    },
+    /// A blocking command over keys of several shards by connection `id` (see
+    /// `server::blocking`) watches this shard's `keys`: the next write that may let a pop
+    /// of that kind (`zsets` or lists) succeed notifies it. Replies `Done` once parked.
+    WatchReady {
+        id: u64,
+        db: usize,
+        keys: Vec<Vec<u8>>,
+        zsets: bool,
+    },
+    /// Waits until `WatchReady` of connection `id` is notified, or unblocked. `Done`.
+    AwaitReady {
         id: u64,
     },
 }

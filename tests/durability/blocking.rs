@@ -58,6 +58,14 @@ fn blpop(s: &mut Session) {
             &format!("[${}, $x]", k("woken")),
         );
     }
+    // Keys on both shards: the pop runs across them.
+    let (k0, k1) = (key_on("blpop-across", 0), key_on("blpop-across", 1));
+    woken(
+        s,
+        &["RPUSH", &k1, "z"],
+        &["BLPOP", &k0, &k1, "10"],
+        &format!("[${k1}, $z]"),
+    );
     // The push lands on the second of the keys waited on.
     woken(
         s,
@@ -83,6 +91,14 @@ fn blmove(s: &mut Session) {
     s.expect(
         &["BLMOVE", "{blmove}src", "{blmove}dst", "LEFT", "RIGHT", "1"],
         "$1",
+    );
+    // From one shard to the other, woken by the push.
+    let (src, dst) = (key_on("blmove-src", 0), key_on("blmove-dst", 1));
+    woken(
+        s,
+        &["RPUSH", &src, "across"],
+        &["BLMOVE", &src, &dst, "LEFT", "RIGHT", "10"],
+        "$across",
     );
     woken(
         s,
