@@ -10,11 +10,16 @@
 //! * [`protocol`] — RESP: the incremental request parser, reply encoding (RESP2/RESP3),
 //!   argument spans. Knows nothing of storage or commands.
 //! * [`server`] — start-up checks, executors and listeners (SO_REUSEPORT), the connection
-//!   loop with its pipeline batching, the cross-shard coordinator, shutdown.
+//!   loop with its pipeline batching, and everything that spans shards: split commands
+//!   (`coordinator`), gathered commands and MULTI/EXEC under cross-shard locks
+//!   (`atomic`), blocking pops over several shards (`blocking`), pub/sub (`pubsub`);
+//!   shutdown.
 //! * [`shard`] — one core's state: the keyspace (`keyspace`: slab + hash index, lazy and
-//!   active expiry), values, key routing (`routing`: CRC16 slots, hash tags), the
+//!   active expiry), values (`value`: one file per type), key routing (`routing`: CRC16
+//!   slots, hash tags), transaction locks (`locks`), blocked clients (`blocking`), the
 //!   inter-shard mesh and the typed operations it carries, counters.
 //! * [`commands`] — the command table and one file per command family (`string`, `keys`,
+//!   `list`, `hash`, `set`, `zset`, `json`, `blocking`, `pubsub`, `transaction`,
 //!   `connection`, `server`). Handlers run shard-local (`ShardCtx`), on the connection,
 //!   or as async coordinators across shards.
 //! * [`storage`] — durability: per-shard WAL with group commit, snapshots taken without
