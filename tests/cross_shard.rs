@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{keys_on_shard, Server};
+use common::{keys_on_shard, show, Server};
 
 fn key_on(shard: usize, prefix: &str) -> String {
     keys_on_shard(shard, 2, 1, prefix).remove(0)
@@ -147,24 +147,6 @@ fn pipelined_split_commands_reply_in_order() {
         ":1",
     ];
     assert_eq!(got, want);
-}
-
-/// A reply as text: `OK`, `:1`, `$value`, `nil`, `-message`, arrays as `[a, b]`.
-fn show(v: &redis::Value) -> String {
-    use redis::Value;
-    match v {
-        Value::Nil => "nil".into(),
-        Value::Okay => "OK".into(),
-        Value::Int(n) => format!(":{n}"),
-        Value::BulkString(b) => format!("${}", String::from_utf8_lossy(b)),
-        Value::SimpleString(s) => s.clone(),
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(show).collect();
-            format!("[{}]", items.join(", "))
-        }
-        Value::ServerError(e) => format!("-{}", e.details().unwrap_or_default()),
-        other => format!("{other:?}"),
-    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{keys_on_shard, Server};
+use common::{keys_on_shard, show, Server};
 
 const SHARDS: usize = 2;
 /// Relative TTLs far enough out that nothing the scenarios set expires during the test.
@@ -42,25 +42,6 @@ fn key_on(name: &str, shard: usize) -> String {
 /// `count` keys named `<name>:<n>` that live on `shard`.
 fn keys_on(name: &str, shard: usize, count: usize) -> Vec<String> {
     keys_on_shard(shard, SHARDS, count, &format!("{name}:"))
-}
-
-/// A reply as text: `OK`, `:1`, `$value`, `nil`, `-ERR ...`, arrays as `[a, b]`.
-fn show(v: &redis::Value) -> String {
-    use redis::Value;
-    match v {
-        Value::Nil => "nil".into(),
-        Value::Okay => "OK".into(),
-        Value::Int(n) => format!(":{n}"),
-        Value::BulkString(b) => format!("${}", String::from_utf8_lossy(b)),
-        Value::SimpleString(s) => s.clone(),
-        Value::Array(items) | Value::Set(items) => {
-            format!(
-                "[{}]",
-                items.iter().map(show).collect::<Vec<_>>().join(", ")
-            )
-        }
-        other => format!("{other:?}"),
-    }
 }
 
 fn show_result(r: redis::RedisResult<redis::Value>) -> String {

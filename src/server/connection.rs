@@ -143,9 +143,7 @@ impl Pipeline {
         self.held.buf.clear();
         self.queued = 0;
     }
-}
 
-impl Pipeline {
     /// Runs the gathered split commands, if any; their replies go out in order.
     async fn run_split(&mut self, shard: &Rc<Shard>) {
         if let Some(group) = self.split.take() {
@@ -162,7 +160,6 @@ impl Pipeline {
         &mut self,
         client: &Client,
         spec: &commands::CommandSpec,
-        how: Cross,
         argv: &Argv<'_>,
     ) {
         if self.queued > 0 {
@@ -171,7 +168,7 @@ impl Pipeline {
         let group = self.split.get_or_insert_with(|| {
             coordinator::SplitGroup::new(client.shard.nshards, client.proto)
         });
-        group.add(spec, how, argv, client.db as u32);
+        group.add(spec, spec.cross, argv, client.db as u32);
         if group.len() >= MAX_SPLIT {
             self.run_split(&client.shard).await;
         }
@@ -182,10 +179,16 @@ impl Pipeline {
 /// nothing about the connection asks for it to run alone.
 fn joins_split(client: &Client, spec: &commands::CommandSpec, argv: &Argv<'_>) -> bool {
     splits(client, spec)
-        && spec.arity_ok(argv.len())
+        && shape_ok(spec, argv)
+        && matches!(route(spec, argv, client.shard.nshards), Route::Many)
+}
+
+/// Whether a call has an argument count its command takes (arity, and whole key/value
+/// groups for commands like MSET).
+fn shape_ok(spec: &commands::CommandSpec, argv: &Argv<'_>) -> bool {
+    spec.arity_ok(argv.len())
         && (spec.step <= 1
             || (argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))
-        && matches!(route(spec, argv, client.shard.nshards), Route::Many)
 }
 
 /// Whether a command whose keys span shards runs as a split command that can be gathered
@@ -713,10 +716,7 @@ async fn dispatch_spec(
     spec: &'static commands::CommandSpec,
     argv: &Argv<'_>,
 ) {
-    if !spec.arity_ok(argv.len())
-        || (spec.step > 1
-            && !(argv.len() - spec.first_key as usize).is_multiple_of(spec.step as usize))
-    {
+    if !shape_ok(spec, argv) {
         if let Some(m) = &mut client.multi {
             m.failed = true;
         }
@@ -804,7 +804,7 @@ async fn dispatch_spec(
             }
             Route::One(s) => pipe.enqueue(s, client.db, client.proto, argv),
             Route::Many if splits(client, spec) => {
-                pipe.gather_split(client, spec, spec.cross, argv).await;
+                pipe.gather_split(client, spec, argv).await;
             }
             Route::Many => {
                 pipe.complete_remote(&shard).await;

@@ -410,3 +410,22 @@ pub fn keys_on_shard(shard: usize, n: usize, count: usize, prefix: &str) -> Vec<
         .take(count)
         .collect()
 }
+
+/// A reply as text: `OK`, `:1`, `$value`, `nil`, arrays and sets as `[a, b]`, and an
+/// error kept in its place (a pipeline with `ignore_errors`) as `-message`.
+pub fn show(v: &redis::Value) -> String {
+    use redis::Value;
+    match v {
+        Value::Nil => "nil".into(),
+        Value::Okay => "OK".into(),
+        Value::Int(n) => format!(":{n}"),
+        Value::BulkString(b) => format!("${}", String::from_utf8_lossy(b)),
+        Value::SimpleString(s) => s.clone(),
+        Value::Array(items) | Value::Set(items) => {
+            let items: Vec<String> = items.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::ServerError(e) => format!("-{}", e.details().unwrap_or_default()),
+        other => format!("{other:?}"),
+    }
+}
