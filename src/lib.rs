@@ -39,5 +39,6 @@ pub mod logging;
 pub mod protocol;
 pub mod server;
 pub mod shard;
+pub mod sql;
 pub mod storage;
 pub mod util;
