@@ -64,3 +64,28 @@ pub fn bind_const(expr: &ast::Expr) -> SqlResult<Expr> {
     }
     bind(expr, &mut NoColumns)
 }
+
+/// An identifier as a name: unquoted identifiers fold to lower case, quoted ones keep
+/// their case (PostgreSQL's rule).
+pub fn ident(i: &ast::Ident) -> String {
+    match i.quote_style {
+        Some(_) => i.value.clone(),
+        None => i.value.to_lowercase(),
+    }
+}
+
+/// A table name: one part (`public.t` is `t`).
+pub fn object_name(n: &ast::ObjectName) -> SqlResult<String> {
+    let parts: Vec<&ast::Ident> =
+        n.0.iter()
+            .filter_map(|p| match p {
+                ast::ObjectNamePart::Identifier(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+    match parts.as_slice() {
+        [t] => Ok(ident(t)),
+        [s, t] if ident(s) == "public" => Ok(ident(t)),
+        _ => super::error::sql_bail!("cross-database references are not implemented: {n}"),
+    }
+}
