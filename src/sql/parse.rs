@@ -99,22 +99,24 @@ fn end_position(sql: &str) -> (usize, usize) {
 /// Refuses token sequences from which the parser could build a tree nesting more than
 /// `MAX_NESTING` levels, without parsing (see the module notes).
 ///
-/// Each bracket level (`(`, `[`, `{`) is a frame. Within a frame, commas separate
-/// independent expressions (select items, arguments, list elements, VALUES rows), and
-/// every token other than an identifier, a literal or a comma counts one: an operator
-/// chain nests at most one level per such token. A closed bracket hangs under the
-/// frame's current expression, so its depth adds to that expression's. Set operators
-/// chain *across* commas (`SELECT a, b UNION SELECT c, d ...`), so they count apart, and
-/// are not reset by commas. The bound is loose (it overcounts keywords and brackets),
-/// never too small.
+/// Each bracket (`(`, `[`, `{`) and each `CASE ... END` opens a frame. Within a frame,
+/// separators (commas; WHEN, THEN and ELSE in a CASE) delimit independent subtrees
+/// (select items, arguments, list elements, VALUES rows, CASE branches), and every
+/// other token that is not an identifier or a literal counts one: an operator chain
+/// nests at most one level per such token. A closed frame hangs under its enclosing
+/// subtree, so its depth adds to that subtree's. Set operators chain *across* commas
+/// (`SELECT a, b UNION SELECT c, d ...`), so they count apart, never reset. The bound is
+/// loose (it counts keywords and brackets too), never too small.
 fn check_nesting(tokens: &[TokenWithSpan]) -> SqlResult<()> {
     #[derive(Default)]
     struct Frame {
-        /// Counted tokens of the current comma-separated expression.
+        /// A `CASE ... END` frame (else a bracket, or the statement).
+        case: bool,
+        /// Counted tokens of the current subtree.
         own: usize,
-        /// The deepest closed bracket inside the current expression.
+        /// The deepest closed frame inside the current subtree.
         child: usize,
-        /// The deepest expression of the frame so far.
+        /// The deepest subtree of the frame so far.
         best: usize,
         /// Set operators in the frame.
         set_ops: usize,
@@ -123,22 +125,41 @@ fn check_nesting(tokens: &[TokenWithSpan]) -> SqlResult<()> {
         fn depth(&self) -> usize {
             self.set_ops + self.best.max(self.own + self.child)
         }
+        fn separator(&mut self) {
+            self.best = self.best.max(self.own + self.child);
+            self.own = 0;
+            self.child = 0;
+        }
+    }
+    /// Closes the innermost frame into its parent (the outermost frame stays).
+    fn close(frames: &mut Vec<Frame>) {
+        if frames.len() > 1 {
+            if let Some(closed) = frames.pop() {
+                if let Some(parent) = frames.last_mut() {
+                    parent.child = parent.child.max(closed.depth());
+                }
+            }
+        }
     }
     let mut frames = vec![Frame::default()];
     for t in tokens {
-        let top = frames.last_mut().expect("the outermost frame stays");
+        let Some(top) = frames.last_mut() else {
+            // Unreachable: the outermost frame is never closed.
+            return Ok(());
+        };
+        let keyword = match &t.token {
+            Token::Word(w) if w.quote_style.is_none() => w.keyword,
+            _ => Keyword::NoKeyword,
+        };
         match &t.token {
             Token::Whitespace(_) | Token::EOF => continue,
             Token::Comma => {
-                top.best = top.best.max(top.own + top.child);
-                top.own = 0;
-                top.child = 0;
+                top.separator();
                 continue;
             }
             // A new statement: nothing chains across it.
             Token::SemiColon => {
-                frames.clear();
-                frames.push(Frame::default());
+                frames = vec![Frame::default()];
                 continue;
             }
             Token::LParen | Token::LBracket | Token::LBrace => {
@@ -146,19 +167,30 @@ fn check_nesting(tokens: &[TokenWithSpan]) -> SqlResult<()> {
                 frames.push(Frame::default());
             }
             Token::RParen | Token::RBracket | Token::RBrace => {
-                // An unmatched closer is a syntax error the parser reports; here it
-                // only must not underflow.
-                if frames.len() > 1 {
-                    let closed = frames.pop().expect("more than one frame").depth();
-                    let top = frames.last_mut().expect("the outermost frame stays");
-                    top.child = top.child.max(closed);
+                // Closes the innermost bracket, and any CASE left open inside it (a
+                // syntax error the parser reports; here it only must not be lost). An
+                // unmatched closer closes nothing.
+                while frames.len() > 1 && frames.last().is_some_and(|f| f.case) {
+                    close(&mut frames);
                 }
+                close(&mut frames);
             }
-            Token::Word(w)
-                if matches!(
-                    w.keyword,
-                    Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT | Keyword::MINUS
-                ) =>
+            _ if keyword == Keyword::CASE => {
+                top.own += 1;
+                frames.push(Frame {
+                    case: true,
+                    ..Frame::default()
+                });
+            }
+            _ if top.case && keyword == Keyword::END => close(&mut frames),
+            _ if top.case && matches!(keyword, Keyword::WHEN | Keyword::THEN | Keyword::ELSE) => {
+                top.separator();
+                continue;
+            }
+            _ if matches!(
+                keyword,
+                Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT | Keyword::MINUS
+            ) =>
             {
                 top.set_ops += 1
             }
@@ -183,8 +215,7 @@ fn check_nesting(tokens: &[TokenWithSpan]) -> SqlResult<()> {
             | Token::HexStringLiteral(_) => {}
             _ => top.own += 1,
         }
-        let top = frames.last().expect("the outermost frame stays");
-        if top.depth() > MAX_NESTING {
+        if frames.last().is_some_and(|f| f.depth() > MAX_NESTING) {
             return Err(too_complex());
         }
     }
@@ -328,6 +359,18 @@ mod tests {
             format!("SELECT f({}1)", "1+".repeat(100_000)),
             // Unbalanced input is counted as well: an error path drops the tree too.
             format!("SELECT {}1 )))", "1+".repeat(100_000)),
+            format!("SELECT (CASE WHEN a THEN {}1 )", "1+".repeat(100_000)),
+            // Across CASE branches, chains continue outside the CASE.
+            format!(
+                "SELECT {}",
+                "CASE WHEN a THEN 1 END + ".repeat(100_000) + "1"
+            ),
+            format!("SELECT CASE WHEN a THEN {}1 END", "1+".repeat(100_000)),
+            format!(
+                "SELECT {}1{}",
+                "CASE WHEN a THEN ".repeat(10_000),
+                " END".repeat(10_000)
+            ),
         ] {
             assert_eq!(err(&sql), too_complex, "{}", &sql[..40]);
         }
@@ -350,6 +393,14 @@ mod tests {
         parse(&format!("SELECT * FROM t WHERE a IN ({})", list.join(","))).unwrap();
         let cols = (0..5_000).map(|i| format!("a + {i}")).collect::<Vec<_>>();
         parse(&format!("SELECT {} FROM t", cols.join(", "))).unwrap();
+        let whens = (0..5_000)
+            .map(|i| format!("WHEN a = {i} THEN 'v{i}'"))
+            .collect::<Vec<_>>();
+        parse(&format!(
+            "SELECT CASE {} ELSE 'x' END FROM t",
+            whens.join(" ")
+        ))
+        .unwrap();
         let ors = (0..100).map(|i| format!("a = {i}")).collect::<Vec<_>>();
         parse(&format!("SELECT * FROM t WHERE {}", ors.join(" OR "))).unwrap();
     }
