@@ -850,12 +850,18 @@ pub fn parse_timestamptz(s: &str) -> SqlResult<DateTime<Utc>> {
     Ok(utc.and_utc())
 }
 
+/// UUID input: 32 hex digits, hyphenated or not, optionally in braces.
 pub fn parse_uuid(s: &str) -> SqlResult<Uuid> {
     let t = s.trim();
-    if t.starts_with("urn:") {
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .unwrap_or(t);
+    if inner.len() != 32 && inner.len() != 36 {
         sql_bail!("invalid input syntax for type uuid: \"{s}\"");
     }
-    Uuid::parse_str(t).map_err(|_| SqlError(format!("invalid input syntax for type uuid: \"{s}\"")))
+    Uuid::try_parse(inner)
+        .map_err(|_| SqlError(format!("invalid input syntax for type uuid: \"{s}\"")))
 }
 
 pub fn parse_jsonb(s: &str) -> SqlResult<Doc> {
