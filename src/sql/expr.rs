@@ -1388,6 +1388,29 @@ mod tests {
         assert_eq!(ev_row(&get(null(), txt("a"), true), &row), "null");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// LIKE never panics, and agrees with a plain recursive matcher on small inputs.
+        #[test]
+        fn like_agrees_with_reference(s in "[ab_%\\\\é]{0,8}", p in "[ab_%\\\\é]{0,8}") {
+            fn reference(t: &[char], p: &[char]) -> bool {
+                match p.split_first() {
+                    None => t.is_empty(),
+                    Some(('%', rest)) => (0..=t.len()).any(|i| reference(&t[i..], rest)),
+                    Some(('_', rest)) => !t.is_empty() && reference(&t[1..], rest),
+                    Some(('\\', rest)) if !rest.is_empty() => {
+                        !t.is_empty() && t[0] == rest[0] && reference(&t[1..], &rest[1..])
+                    }
+                    Some((c, rest)) => !t.is_empty() && t[0] == *c && reference(&t[1..], rest),
+                }
+            }
+            let t: Vec<char> = s.chars().collect();
+            let pc: Vec<char> = p.chars().collect();
+            proptest::prop_assert_eq!(like_match(&s, &p, '\\', false), reference(&t, &pc));
+            let _ = like_match(&s, &p, '\\', true);
+        }
+    }
+
     /// A row that does not hold Datums (no `column_ref`) evaluates the same.
     #[test]
     fn rows_without_references() {

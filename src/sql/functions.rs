@@ -377,11 +377,11 @@ impl Func {
                 let Datum::Text(field) = &a[0] else {
                     return Err(self.no_such(a));
                 };
-                date_part(field, &a[1]).map(Datum::Float).or_else(|e| {
+                date_part(field, &a[1]).map(Datum::Float).map_err(|e| {
                     if e.0.is_empty() {
-                        Err(self.no_such(a))
+                        self.no_such(a)
                     } else {
-                        Err(e)
+                        e
                     }
                 })
             }

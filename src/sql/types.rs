@@ -414,7 +414,7 @@ fn numeric_to_i64(d: Decimal) -> Option<i64> {
 fn float_to_i64(f: f64) -> Option<i64> {
     let r = numeric::rint(f);
     // 2^63 is exactly representable; i64::MAX is not.
-    if r.is_nan() || r < -9_223_372_036_854_775_808.0 || r >= 9_223_372_036_854_775_808.0 {
+    if r.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&r) {
         None
     } else {
         Some(r as i64)
@@ -712,6 +712,11 @@ fn parse_offset(z: &str) -> Option<i32> {
         b'-' => (-1, &z[1..]),
         _ => return None,
     };
+    // Only digits and colons from here on (also keeps the byte splits below on char
+    // boundaries).
+    if !rest.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+        return None;
+    }
     let fields: Vec<&str> = if rest.contains(':') {
         rest.split(':').collect()
     } else if rest.len() > 2 {
@@ -1272,6 +1277,25 @@ mod tests {
             cast(SqlType::Bytea, text("a\\")),
             "ERR invalid input syntax for type bytea"
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// No input text makes any type's input function panic.
+        #[test]
+        fn text_input_never_panics(s in "\\PC{0,24}", t in "[0-9 :+\\-.TtZzBCbcé]{0,30}") {
+            for ty in [
+                SqlType::SmallInt, SqlType::Integer, SqlType::BigInt,
+                SqlType::Numeric(None), SqlType::Numeric(Some((5, 2))), SqlType::Real,
+                SqlType::Double, SqlType::Varchar(Some(3)), SqlType::Char(2),
+                SqlType::Boolean, SqlType::Date, SqlType::Time, SqlType::Timestamp,
+                SqlType::TimestampTz, SqlType::Uuid, SqlType::Jsonb, SqlType::Bytea,
+            ] {
+                let _ = ty.cast(text(&s));
+                let _ = ty.coerce(text(&t));
+                let _ = ty.read(&Doc::String(t.clone()));
+            }
+        }
     }
 
     #[test]

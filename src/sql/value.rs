@@ -279,7 +279,11 @@ fn number_from_json(n: &serde_json::Number) -> Datum {
     let mut s = numeric::StackStr::new();
     if write!(s, "{n}").is_ok() {
         if let Ok(d) = numeric::parse_numeric(s.as_str()) {
-            return Datum::Numeric(d);
+            // Decimal rounds past 28 fractional digits (1e-300 would read as 0): keep
+            // the float when the decimal does not stand for the same number.
+            if Some(numeric::to_f64(d)) == n.as_f64() {
+                return Datum::Numeric(d);
+            }
         }
     }
     Datum::Float(n.as_f64().unwrap_or(f64::NAN))
@@ -536,7 +540,7 @@ fn write_time(t: NaiveTime, out: &mut String) {
     if micros != 0 {
         let mut frac = micros;
         let mut width = 6;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }
@@ -800,6 +804,7 @@ mod tests {
             matches!(Datum::from_json(&json!(1.5e-7)), Datum::Numeric(d) if d.to_string() == "0.00000015")
         );
         assert!(matches!(Datum::from_json(&json!(1e300)), Datum::Float(f) if f == 1e300));
+        assert!(matches!(Datum::from_json(&json!(1e-300)), Datum::Float(f) if f == 1e-300));
         assert!(matches!(Datum::from_json(&json!("x")), Datum::Text(s) if s == "x"));
         assert!(matches!(Datum::from_json(&json!(null)), Datum::Null));
         assert!(matches!(Datum::from_json(&json!(true)), Datum::Bool(true)));
