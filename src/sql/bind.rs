@@ -455,6 +455,54 @@ fn char_length(ty: &ast::DataType, len: &ast::CharacterLength, kind: &str) -> Sq
 }
 
 fn unsupported<T>(ty: &ast::DataType) -> SqlResult<T> {
+    // PostgreSQL types this engine lacks are "unsupported"; other names are no type.
+    const KNOWN: &[&str] = &[
+        "xml",
+        "serial",
+        "bigserial",
+        "smallserial",
+        "money",
+        "inet",
+        "cidr",
+        "macaddr",
+        "interval",
+        "point",
+        "line",
+        "box",
+        "path",
+        "polygon",
+        "circle",
+        "tsvector",
+        "tsquery",
+        "bit",
+        "varbit",
+        "int4range",
+        "int8range",
+        "daterange",
+        "tsrange",
+        "tstzrange",
+        "numrange",
+        "oid",
+        "name",
+        "citext",
+        "hstore",
+        "timetz",
+    ];
+    if let ast::DataType::Custom(name, _) = ty {
+        let n: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| match p {
+                ast::ObjectNamePart::Identifier(i) => ident(i),
+                other => other.to_string(),
+            })
+            .collect();
+        let n = n.join(".");
+        if KNOWN.contains(&n.as_str()) {
+            sql_bail!("unsupported type: {n}");
+        }
+        sql_bail!("type \"{n}\" does not exist");
+    }
     sql_bail!("unsupported type: {}", ty.to_string().to_ascii_lowercase())
 }
 
@@ -493,6 +541,22 @@ fn string_value(v: &ast::Value) -> Option<&str> {
 /// `negative` folds a unary minus into the literal. Also reads PostgreSQL 16's
 /// `0x1F` / `0o17` / `0b101` integers and `1_000` digit separators.
 fn number(text: &str, negative: bool) -> SqlResult<Datum> {
+    match number_exact(text, negative) {
+        // Beyond what NUMERIC holds here (about 28 digits): a DOUBLE PRECISION value
+        // when it is one (`1e100`), so it can still be stored in a float column.
+        Err(e) if e.0.starts_with("numeric literal out of range") => {
+            let digits: String = text.chars().filter(|&c| c != '_').collect();
+            let sign = if negative { "-" } else { "" };
+            match format!("{sign}{digits}").parse::<f64>() {
+                Ok(f) if f.is_finite() && !text.starts_with("0x") => Ok(Datum::Float(f)),
+                _ => Err(e),
+            }
+        }
+        r => r,
+    }
+}
+
+fn number_exact(text: &str, negative: bool) -> SqlResult<Datum> {
     let out_of_range = || {
         SqlError(format!(
             "numeric literal out of range: {}{text} (NUMERIC holds at most {MAX_NUMERIC_PRECISION} digits)",
@@ -953,18 +1017,13 @@ mod tests {
 
     #[test]
     fn literal_errors() {
-        error(
-            "1e100",
-            "numeric literal out of range: 1e100 (NUMERIC holds at most 28 digits)",
-        );
-        error(
+        // Beyond NUMERIC's digits: DOUBLE PRECISION.
+        check("1e100", lit(Datum::Float(1e100)));
+        check(
             "123456789012345678901234567890",
-            "numeric literal out of range: 123456789012345678901234567890 (NUMERIC holds at most 28 digits)",
+            lit(Datum::Float(123456789012345678901234567890.0)),
         );
-        error(
-            "0.00000000000000000000000000001",
-            "numeric literal out of range: 0.00000000000000000000000000001 (NUMERIC holds at most 28 digits)",
-        );
+        check("0.00000000000000000000000000001", lit(Datum::Float(1e-29)));
         error(
             "0x8000000000000000",
             "numeric literal out of range: 0x8000000000000000 (NUMERIC holds at most 28 digits)",
@@ -1588,7 +1647,7 @@ mod tests {
             ("int(11)", "unsupported type: int(11)"),
             ("double", "unsupported type: double"),
             ("varchar(max)", "unsupported type: varchar(max)"),
-            ("\"int\"", "unsupported type: \"int\""),
+            ("\"int\"", "type \"int\" does not exist"),
         ] {
             assert_eq!(type_of(name), Err(SqlError::new(want)), "{name}");
         }

@@ -19,7 +19,7 @@ use super::error::{sql_bail, SqlError, SqlResult};
 use super::exec::{self, call, targets};
 use super::expr::EvalCtx;
 use super::ops::{Assignment, Returning, SqlOp, SqlReply};
-use super::plan::{Catalog, Planner, SelectList, TableBinder};
+use super::plan::{Catalog, Fragment, Planner, SelectList, TableBinder};
 use super::schema::{self, TableSchema};
 use super::types::SqlType;
 use super::value::Datum;
@@ -63,6 +63,9 @@ pub async fn insert(
         sql_bail!("ON CONFLICT and INSERT OR ... are not supported");
     }
     let table = match &ins.table {
+        ast::TableObject::TableName(n) if !ins.into => {
+            sql_bail!("syntax error at or near \"{n}\" (INSERT needs INTO)")
+        }
         ast::TableObject::TableName(n) => schema::table_name(n)?,
         _ => sql_bail!("INSERT into a table function is not supported"),
     };
@@ -94,7 +97,9 @@ pub async fn insert(
     let Some(source) = &ins.source else {
         sql_bail!("INSERT needs VALUES or a query");
     };
-    let rows: Vec<Vec<Option<Datum>>> = match &*source.body {
+    // Each value, and whether it is a bare string literal (see `schema::assign`);
+    // `None` is DEFAULT.
+    let rows: Vec<Vec<Option<(Datum, bool)>>> = match &*source.body {
         ast::SetExpr::Values(values)
             if source.order_by.is_none() && source.limit_clause.is_none() =>
         {
@@ -105,7 +110,15 @@ pub async fn insert(
                     if is_default(e) {
                         row.push(None);
                     } else {
-                        row.push(Some(bind::bind_const(e)?.eval(&[] as &[Datum], &ctx)?));
+                        let v = bind::bind_const(e)
+                            .map_err(|e| match e.0.as_str() {
+                                "aggregate functions are not allowed here" => {
+                                    SqlError::new("aggregate functions are not allowed in VALUES")
+                                }
+                                _ => e,
+                            })?
+                            .eval(&[] as &[Datum], &ctx)?;
+                        row.push(Some((v, schema::is_string_literal(e))));
                     }
                 }
                 rows.push(row);
@@ -123,7 +136,7 @@ pub async fn insert(
             exec::run_select(shard, &plan, &ctx)
                 .await?
                 .into_iter()
-                .map(|r| r.into_iter().map(Some).collect())
+                .map(|r| r.into_iter().map(|v| Some((v, false))).collect())
                 .collect()
         }
     };
@@ -144,8 +157,7 @@ pub async fn insert(
         let mut unique_keys = HashSet::with_capacity(keys.len());
         for k in &keys {
             if !unique_keys.insert(k.as_slice()) {
-                let pk = String::from_utf8_lossy(&k[table.len() + 1..]).into_owned();
-                sql_bail!("duplicate key value violates unique constraint \"{table}_pkey\" (key {pk} appears twice)");
+                sql_bail!("duplicate key value violates unique constraint \"{table}_pkey\"");
             }
         }
     }
@@ -297,32 +309,32 @@ fn build_doc(
     table: &str,
     schema: Option<&TableSchema>,
     columns: &[String],
-    row: Vec<Option<Datum>>,
+    row: Vec<Option<(Datum, bool)>>,
     ctx: &EvalCtx,
 ) -> SqlResult<Map<String, Doc>> {
     let mut doc = Map::with_capacity(columns.len());
     match schema {
         None => {
             for (name, v) in columns.iter().zip(row) {
-                let v = v.unwrap_or(Datum::Null);
+                let v = v.map_or(Datum::Null, |(v, _)| v);
                 doc.insert(name.clone(), to_json_checked(&v, name)?);
             }
         }
         Some(s) => {
-            let mut given: Vec<Option<Option<Datum>>> = vec![None; s.columns.len()];
+            let mut given: Vec<Option<Option<(Datum, bool)>>> = vec![None; s.columns.len()];
             for (name, v) in columns.iter().zip(row) {
                 let p = s.column(name).expect("checked");
                 given[p] = Some(v);
             }
             for (p, col) in s.columns.iter().enumerate() {
                 let v = match given[p].take() {
-                    Some(Some(v)) => col.ty.coerce(v)?,
+                    Some(Some((v, untyped))) => schema::assign(&col.name, col.ty, v, untyped)?,
                     // Left out (or DEFAULT): the default; a left-out key is generated.
                     Some(None) | None => {
                         if col.default.is_none() && s.primary_key == Some(p) {
                             continue;
                         }
-                        col.ty.coerce(default_value(col, ctx)?)?
+                        schema::assign(&col.name, col.ty, default_value(col, ctx)?, true)?
                     }
                 };
                 if v.is_null() && col.not_null {
@@ -541,6 +553,7 @@ pub async fn change(
         .map_or(schema::DEFAULT_KEY, |s| s.key_column())
         .to_string();
     let mut sets = Vec::with_capacity(assignments.len());
+    let mut moves_key = false;
     for a in assignments {
         let col = match &a.target {
             ast::AssignmentTarget::ColumnName(n) => bind::object_name(n)?,
@@ -558,9 +571,7 @@ pub async fn change(
             },
             None => (None, false),
         };
-        if col == key_col {
-            sql_bail!("changing a row's primary key \"{col}\" is not supported (delete and insert it instead)");
-        }
+        moves_key |= col == key_col;
         let expr = if is_default(&a.value) {
             match schema
                 .as_ref()
@@ -570,20 +581,68 @@ pub async fn change(
                 None => super::expr::Expr::Literal(Datum::Null),
             }
         } else {
-            binder.bind(&a.value)?
+            binder.bind_assignment(&a.value)?
         };
         sets.push(Assignment {
             column: col,
             expr,
             ty,
             not_null,
+            untyped: schema::is_string_literal(&a.value),
         });
     }
     if let Some(w) = selection {
         binder.filter(w)?;
     }
     let returning = bind_returning(&mut binder, returning)?;
+    // UNIQUE constraints an UPDATE may break: each one's columns, read from the new rows.
+    let mut unique_checks = Vec::new();
+    // (A table without a PRIMARY KEY keys its rows by hidden ids: not checked here.)
+    if let Some(s) = schema.as_ref().filter(|s| s.primary_key.is_some()) {
+        for cols in &s.unique {
+            if cols
+                .iter()
+                .any(|&c| sets.iter().any(|a| a.column == s.columns[c].name))
+            {
+                let mut exprs = vec![binder.bind(&ident_expr(s.key_column()))?];
+                for &c in cols {
+                    exprs.push(binder.bind(&ident_expr(&s.columns[c].name))?);
+                }
+                unique_checks.push((cols.clone(), exprs));
+            }
+        }
+    }
     let frag = Arc::new(binder.fragment(db, ctx));
+    if let Some(s) = &schema {
+        for (cols, exprs) in unique_checks {
+            let check = Arc::new(Returning {
+                columns: frag.columns.clone(),
+                exprs,
+                ctx,
+            });
+            let assignments = Arc::new(sets.clone());
+            let calls: Vec<_> = targets(shard, frag.key.as_deref())
+                .into_iter()
+                .map(|t| {
+                    let op = SqlOp::Change {
+                        frag: frag.clone(),
+                        assignments: assignments.clone(),
+                        delete,
+                        dry_run: true,
+                        returning: Some(check.clone()),
+                    };
+                    call(shard, t, op)
+                })
+                .collect();
+            let mut changed = Vec::new();
+            for r in join_all(calls).await {
+                if let SqlReply::Written { rows, .. } = r? {
+                    changed.extend(rows);
+                }
+            }
+            check_unique_update(shard, db, s, &cols, changed, catalog, &ctx).await?;
+        }
+    }
     let ret = returning.as_ref().map(|list| {
         Arc::new(Returning {
             columns: frag.columns.clone(),
@@ -592,6 +651,10 @@ pub async fn change(
         })
     });
     let sets = Arc::new(sets);
+    if moves_key {
+        let (count, rows) = move_rows(shard, db, &name, schema.as_deref(), frag, sets, ret).await?;
+        return Ok(reply(count, returning, rows));
+    }
     let shards = targets(shard, frag.key.as_deref());
     let op = |dry_run: bool| SqlOp::Change {
         frag: frag.clone(),
@@ -615,5 +678,195 @@ pub async fn change(
             rows.extend(r);
         }
     }
+    if count == 0 && schema.is_none() {
+        // No schema and nothing matched: the table may not exist at all.
+        table_exists(shard, db, &name, catalog, &ctx).await?;
+    }
     Ok(reply(count, returning, rows))
+}
+
+/// An UPDATE that changes primary keys moves its rows: the changed rows are computed
+/// first, then under locks on the old and new keys the new keys are checked to be
+/// free, the old rows removed and the new ones stored.
+async fn move_rows(
+    shard: &Rc<Shard>,
+    db: usize,
+    table: &str,
+    schema: Option<&TableSchema>,
+    frag: Arc<Fragment>,
+    sets: Arc<Vec<Assignment>>,
+    ret: Option<Arc<Returning>>,
+) -> SqlResult<(i64, Vec<Vec<Datum>>)> {
+    let calls: Vec<_> = targets(shard, frag.key.as_deref())
+        .into_iter()
+        .map(|s| {
+            let op = SqlOp::Compute {
+                frag: frag.clone(),
+                assignments: sets.clone(),
+            };
+            call(shard, s, op)
+        })
+        .collect();
+    let mut moved = Vec::new();
+    for r in join_all(calls).await {
+        if let SqlReply::Computed(rows) = r? {
+            moved.extend(rows);
+        }
+    }
+    let key_col = schema.map_or(schema::DEFAULT_KEY, |s| s.key_column());
+    let key_ty = schema.and_then(|s| s.column(key_col).map(|p| s.columns[p].ty));
+    let old: HashSet<Vec<u8>> = moved.iter().map(|(k, _)| k.clone()).collect();
+    let mut new_keys: HashSet<Vec<u8>> = HashSet::with_capacity(moved.len());
+    let n = shard.nshards;
+    let mut inserts: Vec<Vec<(Vec<u8>, Doc)>> = vec![Vec::new(); n];
+    let mut checks: Vec<Vec<(Vec<u8>, Doc)>> = vec![Vec::new(); n];
+    let mut removes: Vec<Vec<Vec<u8>>> = vec![Vec::new(); n];
+    let mut locks: Vec<Vec<_>> = vec![Vec::new(); n];
+    for (old_key, doc) in moved {
+        let pk = match doc.get(key_col) {
+            Some(v) if !v.is_null() => match key_ty {
+                Some(ty) => ty.read(v),
+                None => Datum::from_json(v),
+            },
+            _ => sql_bail!(
+                "null value in column \"{key_col}\" of relation \"{table}\" violates not-null constraint"
+            ),
+        };
+        let key = schema::row_key(table, &pk)?;
+        if !new_keys.insert(key.clone()) {
+            sql_bail!("duplicate key value violates unique constraint \"{table}_pkey\"");
+        }
+        let (from, to) = (shard_of(&old_key, n), shard_of(&key, n));
+        locks[from].push(lock_key(db as u32, &old_key, LockMode::Exclusive));
+        locks[to].push(lock_key(db as u32, &key, LockMode::Exclusive));
+        if !old.contains(&key) {
+            checks[to].push((key.clone(), Doc::Null));
+        }
+        removes[from].push(old_key);
+        inserts[to].push((key, doc));
+    }
+    let mut txn = Txn::new(shard);
+    txn.lock(locks, None, 0)
+        .await
+        .map_err(|e| SqlError::new(e.to_string()))?;
+    let result = async {
+        let op = |rows, check_only, returning| SqlOp::Insert {
+            db,
+            table: table.to_string(),
+            rows,
+            check_only,
+            returning,
+        };
+        let calls: Vec<_> = checks
+            .into_iter()
+            .enumerate()
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(s, rows)| call(shard, s, op(rows, true, None)))
+            .collect();
+        for r in join_all(calls).await {
+            r?;
+        }
+        let calls: Vec<_> = removes
+            .into_iter()
+            .enumerate()
+            .filter(|(_, keys)| !keys.is_empty())
+            .map(|(s, keys)| call(shard, s, SqlOp::Remove { db, keys }))
+            .collect();
+        for r in join_all(calls).await {
+            r?;
+        }
+        let calls: Vec<_> = inserts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(s, rows)| call(shard, s, op(rows, false, ret.clone())))
+            .collect();
+        let (mut count, mut rows) = (0, Vec::new());
+        for r in join_all(calls).await {
+            if let SqlReply::Written { count: c, rows: r } = r? {
+                count += c;
+                rows.extend(r);
+            }
+        }
+        Ok::<_, SqlError>((count, rows))
+    }
+    .await;
+    txn.release().await;
+    result
+}
+
+/// A column reference by name, quoted so its case is kept.
+fn ident_expr(name: &str) -> ast::Expr {
+    ast::Expr::Identifier(ast::Ident::with_quote('"', name))
+}
+
+/// After an UPDATE, no two rows may share the non-NULL values of a UNIQUE: `changed`
+/// holds each updated row's key and new values, the other rows keep theirs.
+async fn check_unique_update(
+    shard: &Rc<Shard>,
+    db: usize,
+    s: &TableSchema,
+    cols: &[usize],
+    changed: Vec<Vec<Datum>>,
+    catalog: &Schemas,
+    ctx: &EvalCtx,
+) -> SqlResult<()> {
+    let name = s.unique_name(cols);
+    let mut keys = HashSet::with_capacity(changed.len());
+    let mut values: HashSet<Vec<Datum>> = HashSet::with_capacity(changed.len());
+    for mut row in changed {
+        let key = row.remove(0);
+        keys.insert(key);
+        if row.iter().any(|v| v.is_null()) {
+            continue;
+        }
+        if !values.insert(row) {
+            sql_bail!("duplicate key value violates unique constraint \"{name}\"");
+        }
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut list = vec![format!("\"{}\"", s.key_column())];
+    list.extend(cols.iter().map(|&c| format!("\"{}\"", s.columns[c].name)));
+    let stmt = super::parse::parse(&format!("SELECT {} FROM \"{}\"", list.join(", "), s.name))?;
+    let ast::Statement::Query(q) = stmt else {
+        sql_bail!("internal error: unique check");
+    };
+    let mut planner = Planner {
+        catalog,
+        db,
+        ctx: *ctx,
+        schemaless: Vec::new(),
+    };
+    let plan = planner.plan_query(&q)?;
+    for mut row in exec::run_select(shard, &plan, ctx).await? {
+        let key = row.remove(0);
+        if !keys.contains(&key) && values.contains(&row) {
+            sql_bail!("duplicate key value violates unique constraint \"{name}\"");
+        }
+    }
+    Ok(())
+}
+
+/// Fails with `relation "t" does not exist` when a schemaless table has no rows.
+async fn table_exists(
+    shard: &Rc<Shard>,
+    db: usize,
+    table: &str,
+    catalog: &Schemas,
+    ctx: &EvalCtx,
+) -> SqlResult<()> {
+    let stmt = super::parse::parse(&format!("SELECT 1 FROM \"{table}\" LIMIT 1"))?;
+    let ast::Statement::Query(q) = stmt else {
+        sql_bail!("internal error: existence check");
+    };
+    let mut planner = Planner {
+        catalog,
+        db,
+        ctx: *ctx,
+        schemaless: Vec::new(),
+    };
+    let plan = planner.plan_query(&q)?;
+    exec::run_select(shard, &plan, ctx).await.map(|_| ())
 }

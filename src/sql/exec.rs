@@ -9,7 +9,7 @@ use hashbrown::{HashMap, HashSet};
 
 use super::aggregate::{AggSpec, AggState};
 use super::error::{sql_bail, SqlError, SqlResult};
-use super::expr::{EvalCtx, Expr};
+use super::expr::{holds, EvalCtx, Expr};
 use super::ops::{SqlOp, SqlReply};
 use super::plan::{CoordPlan, Fragment, Join, JoinKind, Output, SelectPlan};
 use super::scan::{compare_rows, keep_top, FragmentResult};
@@ -114,7 +114,7 @@ pub async fn run_select(
             if let Some(f) = filter {
                 let mut kept = Vec::with_capacity(acc.len());
                 for t in acc {
-                    if f.eval(&t, ctx)?.is_true() {
+                    if holds(&f.eval(&t, ctx)?, "WHERE")? {
                         kept.push(t);
                     }
                 }
@@ -130,7 +130,7 @@ pub async fn run_select(
         } => {
             let mut rows = vec![Vec::new()];
             if let Some(f) = filter {
-                if !f.eval(&rows[0], ctx)?.is_true() {
+                if !holds(&f.eval(&rows[0], ctx)?, "WHERE")? {
                     rows.clear();
                 }
             }
@@ -200,7 +200,7 @@ fn having_project(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         if let Some(h) = having {
-            if !h.eval(&row, ctx)?.is_true() {
+            if !holds(&h.eval(&row, ctx)?, "HAVING")? {
                 continue;
             }
         }
@@ -236,7 +236,7 @@ fn hash_join(
     };
     let passes = |row: &Vec<Datum>| -> SqlResult<bool> {
         for c in &join.condition {
-            if !c.eval(row, ctx)?.is_true() {
+            if !holds(&c.eval(row, ctx)?, "JOIN/ON")? {
                 return Ok(false);
             }
         }
@@ -248,6 +248,24 @@ fn hash_join(
         t.extend_from_slice(r);
         t
     };
+    // Keys of types `=` cannot compare are an error, as the comparison would be; one
+    // pair of sample keys tells.
+    let sample = |keys: &[Expr], rows: &[Vec<Datum>]| -> SqlResult<Option<Vec<Datum>>> {
+        for r in rows {
+            if let Some(k) = eval_key(keys, r)? {
+                return Ok(Some(k));
+            }
+        }
+        Ok(None)
+    };
+    if let (Some(l), Some(r)) = (
+        sample(&join.left_keys, &left)?,
+        sample(&join.right_keys, &right)?,
+    ) {
+        for (a, b) in l.iter().zip(&r) {
+            a.sql_cmp(b)?;
+        }
+    }
     let mut out = Vec::new();
     let all: Vec<usize> = (0..right.len()).collect();
     let table: Option<HashMap<Vec<Datum>, Vec<usize>>> = if join.right_keys.is_empty() {

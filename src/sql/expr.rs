@@ -32,6 +32,20 @@ pub trait Row {
     }
 }
 
+/// Whether a condition passes: true passes, false and NULL do not, and any other type
+/// is the error PostgreSQL reports (`argument of WHERE must be type boolean, not type
+/// integer`). `clause` names where the condition stands.
+pub fn holds(d: &Datum, clause: &str) -> SqlResult<bool> {
+    match d {
+        Datum::Bool(b) => Ok(*b),
+        Datum::Null => Ok(false),
+        other => sql_bail!(
+            "argument of {clause} must be type boolean, not type {}",
+            other.type_name()
+        ),
+    }
+}
+
 impl Row for [Datum] {
     fn column(&self, i: usize) -> Datum {
         self.get(i).cloned().unwrap_or(Datum::Null)
@@ -284,7 +298,14 @@ impl Expr {
                     let wv = w.eval_ref(row, ctx)?;
                     let hit = match &operand {
                         Some(o) => o.sql_cmp(&wv)? == Some(Ordering::Equal),
-                        None => wv.is_true(),
+                        None => match &*wv {
+                            Datum::Bool(b) => *b,
+                            Datum::Null => false,
+                            other => sql_bail!(
+                                "argument of CASE/WHEN must be type boolean, not type {}",
+                                other.type_name()
+                            ),
+                        },
                     };
                     if hit {
                         return then.eval_ref(row, ctx);
@@ -672,8 +693,13 @@ fn no_operator(op: BinaryOp, a: &Datum, b: &Datum) -> SqlError {
 /// A binary operator other than AND/OR on evaluated operands (NULL in, NULL out).
 pub fn binary(op: BinaryOp, a: &Datum, b: &Datum) -> SqlResult<Datum> {
     use BinaryOp::*;
-    let cmp =
-        |test: fn(Ordering) -> bool| -> SqlResult<Datum> { Ok(bool3(a.sql_cmp(b)?.map(test))) };
+    // `sql_cmp` words its refusal with `=`; name the operator actually used.
+    let cmp = |test: fn(Ordering) -> bool| -> SqlResult<Datum> {
+        let ord = a
+            .sql_cmp(b)
+            .map_err(|e| SqlError(e.0.replacen(" = ", &format!(" {} ", op.symbol()), 1)))?;
+        Ok(bool3(ord.map(test)))
+    };
     match op {
         Eq => cmp(|o| o == Ordering::Equal),
         NotEq => cmp(|o| o != Ordering::Equal),

@@ -27,6 +27,8 @@ pub struct Assignment {
     pub expr: Expr,
     pub ty: Option<SqlType>,
     pub not_null: bool,
+    /// The value is a bare string literal (see `schema::assign`).
+    pub untyped: bool,
 }
 
 #[derive(Debug)]
@@ -72,13 +74,25 @@ pub enum SqlOp {
         db: usize,
         table: String,
     },
+    /// The rows an UPDATE selects, each with its key and its changed document, without
+    /// changing them (an UPDATE of the primary key moves rows between keys).
+    Compute {
+        frag: Arc<Fragment>,
+        assignments: Arc<Vec<Assignment>>,
+    },
+    /// Removes rows by key; replies the count.
+    Remove {
+        db: usize,
+        keys: Vec<Vec<u8>>,
+    },
 }
 
 impl SqlOp {
     /// Whether the op changes data (refused once the shard's WAL has failed).
     pub fn writes(&self) -> bool {
         match self {
-            SqlOp::Scan(_) | SqlOp::ReadSchema { .. } => false,
+            SqlOp::Scan(_) | SqlOp::ReadSchema { .. } | SqlOp::Compute { .. } => false,
+            SqlOp::Remove { .. } => true,
             SqlOp::Insert { check_only, .. } => !check_only,
             SqlOp::Change { dry_run, .. } => !dry_run,
             SqlOp::PutSchema { .. } | SqlOp::Truncate { .. } | SqlOp::NextIds { .. } => true,
@@ -104,6 +118,8 @@ pub enum SqlReply {
     },
     Id(i64),
     Schema(Option<TableSchema>),
+    /// Rows' keys with their changed documents.
+    Computed(Vec<(Vec<u8>, Doc)>),
     Error(SqlError),
 }
 
@@ -146,6 +162,18 @@ pub async fn serve(shard: &Rc<Shard>, op: SqlOp) -> SqlReply {
         SqlOp::Truncate { db, table } => Ok(truncate(shard, db, &table)),
         SqlOp::NextIds { db, table, n } => next_ids(shard, db, &table, n),
         SqlOp::ReadSchema { db, table } => read_schema(shard, db, &table).map(SqlReply::Schema),
+        SqlOp::Compute { frag, assignments } => compute(shard, &frag, &assignments),
+        SqlOp::Remove { db, keys } => {
+            let mut dbs = shard.dbs.borrow_mut();
+            let count = match dbs.get_mut(db) {
+                Some(ks) => keys.iter().filter(|k| ks.remove(k).is_some()).count() as i64,
+                None => 0,
+            };
+            Ok(SqlReply::Written {
+                count,
+                rows: Vec::new(),
+            })
+        }
     };
     r.unwrap_or_else(SqlReply::Error)
 }
@@ -184,10 +212,7 @@ fn insert(
     // Every check before the first write, so that the shard's part is all or nothing.
     for (key, _) in &rows {
         if ks.find_live(key, now).is_some() {
-            let pk = String::from_utf8_lossy(&key[table.len() + 1..]).into_owned();
-            sql_bail!(
-                "duplicate key value violates unique constraint \"{table}_pkey\" (key {pk} exists)"
-            );
+            sql_bail!("duplicate key value violates unique constraint \"{table}_pkey\"");
         }
     }
     let mut returned = Vec::new();
@@ -225,7 +250,7 @@ fn apply_assignments(
     for a in assignments {
         let v = a.expr.eval(&row, &frag.ctx)?;
         let v = match a.ty {
-            Some(ty) => ty.coerce(v)?,
+            Some(ty) => schema::assign(&a.column, ty, v, a.untyped)?,
             None => v,
         };
         if a.not_null && v.is_null() {
@@ -246,6 +271,16 @@ fn apply_assignments(
         new.insert(a.column.clone(), j);
     }
     Ok(new)
+}
+
+fn compute(shard: &Shard, frag: &Fragment, assignments: &[Assignment]) -> SqlResult<SqlReply> {
+    let prefix_len = frag.table.len() + 1;
+    let mut out = Vec::new();
+    for (key, old) in scan::matching_rows(shard, frag)? {
+        let new = apply_assignments(frag, &key, prefix_len, &old, assignments)?;
+        out.push((key, Doc::Object(new)));
+    }
+    Ok(SqlReply::Computed(out))
 }
 
 fn change(

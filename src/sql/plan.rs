@@ -209,6 +209,7 @@ enum Clause {
     On,
     GroupBy,
     Select,
+    Update,
 }
 
 struct QueryScope<'a> {
@@ -226,6 +227,12 @@ impl QueryScope<'_> {
             .collect();
         match found.as_slice() {
             [s] => Ok(*s),
+            [] if self.sources[..self.visible]
+                .iter()
+                .any(|s| s.table == qualifier) =>
+            {
+                sql_bail!("invalid reference to FROM-clause entry for table \"{qualifier}\"")
+            }
             [] => sql_bail!("missing FROM-clause entry for table \"{qualifier}\""),
             _ => sql_bail!("table reference \"{qualifier}\" is ambiguous"),
         }
@@ -289,6 +296,7 @@ impl Scope for QueryScope<'_> {
             Clause::Where => sql_bail!("aggregate functions are not allowed in WHERE"),
             Clause::On => sql_bail!("aggregate functions are not allowed in JOIN conditions"),
             Clause::GroupBy => sql_bail!("aggregate functions are not allowed in GROUP BY"),
+            Clause::Update => sql_bail!("aggregate functions are not allowed in UPDATE"),
             Clause::Select => {}
         }
         if let Some(arg) = &call.arg {
@@ -765,7 +773,7 @@ impl Planner<'_> {
                     scope.clause = Clause::GroupBy;
                     // PostgreSQL prefers an input column to an output name here; a
                     // schemaless table has every column, so there the output wins.
-                    let key = match (output_ref(g, &names)?, g) {
+                    let key = match (output_ref(g, &names, "GROUP BY")?, g) {
                         (Some(k), ast::Expr::Identifier(i))
                             if declared(scope.sources, &bind::ident(i)) =>
                         {
@@ -801,7 +809,7 @@ impl Planner<'_> {
                 Some(_) => sql_bail!("ORDER BY USING is not supported"),
             };
             let nulls_first = ob.options.nulls_first.unwrap_or(desc);
-            let column = match output_ref(&ob.expr, &names)? {
+            let column = match output_ref(&ob.expr, &names, "ORDER BY")? {
                 Some(k) => k,
                 None => {
                     let e = bind::bind(&ob.expr, &mut scope)?;
@@ -1104,12 +1112,12 @@ fn declared(sources: &[Source], name: &str) -> bool {
 
 /// An ORDER BY / GROUP BY item that names an output column: an ordinal (`ORDER BY 2`)
 /// or an output name.
-fn output_ref(e: &ast::Expr, names: &[String]) -> SqlResult<Option<usize>> {
+fn output_ref(e: &ast::Expr, names: &[String], clause: &str) -> SqlResult<Option<usize>> {
     match e {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::Number(n, _) => match n.parse::<usize>() {
                 Ok(k) if k >= 1 && k <= names.len() => Ok(Some(k - 1)),
-                _ => sql_bail!("position {n} is not in select list"),
+                _ => sql_bail!("{clause} position {n} is not in select list"),
             },
             _ => Ok(None),
         },
@@ -1239,7 +1247,15 @@ impl TableBinder {
         }
     }
 
-    /// Binds an expression over the row (no aggregates).
+    /// Binds an UPDATE's new value over the row.
+    pub fn bind_assignment(&mut self, e: &ast::Expr) -> SqlResult<Expr> {
+        let mut scope = self.scope(Clause::Update);
+        let mut e = bind::bind(e, &mut scope)?;
+        type_literals(&mut e, &self.sources)?;
+        Ok(e)
+    }
+
+    /// Binds a condition over the row (no aggregates).
     pub fn bind(&mut self, e: &ast::Expr) -> SqlResult<Expr> {
         let mut scope = self.scope(Clause::Where);
         let mut e = bind::bind(e, &mut scope)?;

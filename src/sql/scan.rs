@@ -16,7 +16,7 @@ use serde_json::{Map, Value as Doc};
 
 use super::aggregate::AggState;
 use super::error::{SqlError, SqlResult};
-use super::expr::Row;
+use super::expr::{holds, Row};
 use super::plan::{Fragment, FragmentOutput, ScanColumn, SortKey};
 use super::schema;
 use super::value::Datum;
@@ -253,7 +253,7 @@ impl<'f> Sink<'f> {
         let frag = self.frag;
         let ctx = &frag.ctx;
         if let Some(f) = &frag.filter {
-            if !f.eval(row, ctx)?.is_true() {
+            if !holds(&f.eval(row, ctx)?, "WHERE")? {
                 return Ok(());
             }
         }
@@ -485,7 +485,7 @@ pub fn matching_rows(shard: &Shard, frag: &Fragment) -> SqlResult<Vec<KeyedDoc>>
         };
         let row = DocRow::new(&doc, pk, &frag.columns);
         let pass = match &frag.filter {
-            Some(f) => f.eval(&row, &frag.ctx).map(|d| d.is_true()),
+            Some(f) => f.eval(&row, &frag.ctx).and_then(|d| holds(&d, "WHERE")),
             None => Ok(true),
         };
         match pass {

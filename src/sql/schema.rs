@@ -215,3 +215,26 @@ pub fn pk_from_key(suffix: &[u8]) -> Datum {
 pub fn sequence_key(table: &str) -> Vec<u8> {
     format!("{SEQUENCE_PREFIX}{table}").into_bytes()
 }
+
+/// Stores `v` into column `column` of type `ty` (assignment coercion). `untyped`: the
+/// value is a bare string literal, which may become any type (`'2024-01-31'` into a
+/// DATE); text computed by an expression goes only into text columns, as in PostgreSQL.
+pub fn assign(column: &str, ty: SqlType, v: Datum, untyped: bool) -> SqlResult<Datum> {
+    let text_column = matches!(ty, SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_));
+    if matches!(v, Datum::Text(_)) && !untyped && !text_column {
+        sql_bail!(
+            "column \"{column}\" is of type {} but expression is of type text",
+            ty.name()
+        );
+    }
+    ty.coerce(v)
+        .map_err(|e| match e.0.strip_prefix("column is of type") {
+            Some(rest) => super::error::SqlError(format!("column \"{column}\" is of type{rest}")),
+            None => e,
+        })
+}
+
+/// Whether an expression is a bare string literal (PostgreSQL's `unknown` type).
+pub fn is_string_literal(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Value(v) if matches!(v.value, ast::Value::SingleQuotedString(_) | ast::Value::EscapedStringLiteral(_)))
+}
