@@ -20,11 +20,15 @@
 //!   inter-shard mesh and the typed operations it carries, counters.
 //! * [`commands`] — the command table and one file per command family (`string`, `keys`,
 //!   `list`, `hash`, `set`, `zset`, `json`, `blocking`, `pubsub`, `transaction`,
-//!   `connection`, `server`). Handlers run shard-local (`ShardCtx`), on the connection,
+//!   `connection`, `server`, `sql`). Handlers run shard-local (`ShardCtx`), on the connection,
 //!   or as async coordinators across shards.
 //! * [`storage`] — durability: per-shard WAL with group commit, snapshots taken without
 //!   stopping the shard, recovery at start-up, `memflux inspect`. `storage::format` owns
 //!   every on-disk layout.
+//! * [`sql`] — SQL over the JSON documents stored as `<table>:<pk>`: parse, bind, plan
+//!   into per-shard fragments and a coordinator part, scan (on each shard), execute
+//!   (gather, join, aggregate, sort), DML/DDL; values, types and functions with
+//!   PostgreSQL's semantics. `sql/mod.rs` lists the stages.
 //! * [`json`] — JSON documents: JSONPath/legacy path selection and RedisJSON formatting.
 //! * [`config`] — `config.json` and the CLI flags that override it.
 //! * [`util`] — glob matching and number parsing/formatting with Redis's rules.
