@@ -21,6 +21,7 @@ pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sql;
 pub mod string;
 pub mod transaction;
 pub(crate) mod util;
@@ -322,6 +323,7 @@ impl Registry {
         specs.extend(json::commands());
         specs.extend(zset::commands());
         specs.extend(blocking::commands());
+        specs.extend(sql::commands());
         let mut by_name = HashMap::with_hasher(ahash::RandomState::new());
         for (i, s) in specs.iter().enumerate() {
             debug_assert!(s.name.len() <= MAX_NAME && s.name == s.name.to_ascii_lowercase());

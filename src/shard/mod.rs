@@ -531,6 +531,7 @@ impl Shard {
                 }
                 OpResult::Done
             }
+            ShardOp::Sql(op) => OpResult::Sql(Box::new(crate::sql::ops::serve(self, *op).await)),
             ShardOp::Exec { watch, batch } => {
                 self.wait_batch_free(&batch).await;
                 if watch.is_some_and(|id| self.watch_dirty(id)) {
@@ -812,6 +813,7 @@ impl Shard {
             | ShardOp::Block { .. }
             | ShardOp::WatchReady { .. }
             | ShardOp::AwaitReady { .. }
+            | ShardOp::Sql(_)
             | ShardOp::Exec { .. } => {
                 OpResult::Error("ERR internal error: op runs asynchronously".into())
             }

@@ -179,6 +179,8 @@ pub enum ShardOp {
     AwaitReady {
         id: u64,
     },
+    /// A SQL statement's part on this shard (`sql::ops`).
+    Sql(Box<crate::sql::ops::SqlOp>),
 }
 
 impl ShardOp {
@@ -193,7 +195,7 @@ impl ShardOp {
                 | ShardOp::Put { .. }
                 | ShardOp::Apply { .. }
                 | ShardOp::Block { .. }
-        )
+        ) || matches!(self, ShardOp::Sql(op) if op.writes())
     }
 }
 
@@ -219,5 +221,7 @@ pub enum OpResult {
     Ints(Vec<i64>),
     /// One encoded reply (a blocking pop's).
     Reply(Vec<u8>),
+    /// A SQL statement part's outcome.
+    Sql(Box<crate::sql::ops::SqlReply>),
     Error(String),
 }

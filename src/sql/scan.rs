@@ -1,0 +1,384 @@
+//! A shard's part of a query: walk this shard's rows of the table (or fetch the one row
+//! a primary key names), filter them, and project them — keeping the top N when the
+//! query orders and limits — or fold them into partial aggregates.
+//!
+//! The walk goes in chunks of slab positions and yields between chunks when the
+//! executor wants the core back, so a scan of a million rows never stalls the other
+//! clients of its core. Rows written while a scan is between chunks may or may not be
+//! seen (as with SCAN); no row is seen twice.
+
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use hashbrown::{HashMap, HashSet};
+use serde_json::{Map, Value as Doc};
+
+use super::aggregate::AggState;
+use super::error::{SqlError, SqlResult};
+use super::expr::Row;
+use super::plan::{Fragment, FragmentOutput, ScanColumn, SortKey};
+use super::schema;
+use super::value::Datum;
+use crate::shard::keyspace::Entry;
+use crate::shard::value::Value;
+use crate::shard::{now_ms, Shard};
+
+/// Slab positions visited between two chances to yield.
+const CHUNK: usize = 2048;
+
+/// What a shard sends back for a fragment.
+#[derive(Debug, Default)]
+pub struct FragmentResult {
+    pub rows: Vec<Vec<Datum>>,
+    pub groups: Vec<(Vec<Datum>, Vec<AggState>)>,
+    /// Whether this shard holds any row of the table.
+    pub seen: bool,
+}
+
+/// A stored row as the expressions of a fragment see it.
+pub struct DocRow<'a> {
+    pub doc: &'a Map<String, Doc>,
+    /// The key after `<table>:`.
+    pub pk: &'a [u8],
+    pub columns: &'a [ScanColumn],
+}
+
+impl Row for DocRow<'_> {
+    fn column(&self, i: usize) -> Datum {
+        let Some(c) = self.columns.get(i) else {
+            return Datum::Null;
+        };
+        if c.whole {
+            return Datum::Json(Box::new(Doc::Object(whole_row(self.doc, self.pk, c))));
+        }
+        match self.doc.get(&c.name) {
+            Some(v) => match c.ty {
+                Some(ty) => ty.read(v),
+                None => Datum::from_json(v),
+            },
+            None if c.is_key => {
+                let pk = schema::pk_from_key(self.pk);
+                match c.ty {
+                    Some(ty) => ty.cast(pk.clone()).unwrap_or(pk),
+                    None => pk,
+                }
+            }
+            None => Datum::Null,
+        }
+    }
+}
+
+/// A schemaless row as one object: its key column first when the document lacks it.
+fn whole_row(doc: &Map<String, Doc>, pk: &[u8], _c: &ScanColumn) -> Map<String, Doc> {
+    if doc.contains_key(schema::DEFAULT_KEY) {
+        return doc.clone();
+    }
+    let mut m = Map::with_capacity(doc.len() + 1);
+    m.insert(
+        schema::DEFAULT_KEY.to_string(),
+        schema::pk_from_key(pk).to_json(),
+    );
+    for (k, v) in doc {
+        m.insert(k.clone(), v.clone());
+    }
+    m
+}
+
+/// The document a row's value holds: a JSON document, or a string holding a JSON
+/// object (`SET t:1 '{"a":1}'`). Anything else under the prefix is not a row.
+pub fn row_doc(value: &Value) -> Option<std::borrow::Cow<'_, Map<String, Doc>>> {
+    match value {
+        Value::Json(j) => match j.doc() {
+            Doc::Object(m) => Some(std::borrow::Cow::Borrowed(m)),
+            _ => None,
+        },
+        Value::Str(s) if s.first() == Some(&b'{') => match serde_json::from_slice(s) {
+            Ok(Doc::Object(m)) => Some(std::borrow::Cow::Owned(m)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether a live, unexpired entry is a row of the table with key prefix `prefix`.
+fn is_row<'e>(e: &'e Entry, prefix: &[u8], now: u64) -> Option<&'e [u8]> {
+    if !e.key.starts_with(prefix) {
+        return None;
+    }
+    if e.expire_at().is_some_and(|at| at <= now) {
+        return None;
+    }
+    Some(&e.key[prefix.len()..])
+}
+
+/// Compares two projected rows by `order`.
+pub fn compare_rows(a: &[Datum], b: &[Datum], order: &[SortKey]) -> Ordering {
+    for k in order {
+        let (x, y) = (&a[k.column], &b[k.column]);
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, false) => {
+                let o = x.sort_cmp(y);
+                if k.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// Keeps the first `n` rows of `rows` by `order` (in no particular order).
+pub fn keep_top(rows: &mut Vec<Vec<Datum>>, n: usize, order: &[SortKey]) {
+    if rows.len() > n {
+        if n == 0 {
+            rows.clear();
+            return;
+        }
+        rows.select_nth_unstable_by(n - 1, |a, b| compare_rows(a, b, order));
+        rows.truncate(n);
+    }
+}
+
+/// The fold a fragment applies to rows that pass its filter.
+struct Sink<'f> {
+    frag: &'f Fragment,
+    result: FragmentResult,
+    seen_rows: HashSet<Vec<Datum>>,
+    groups: HashMap<Vec<Datum>, Vec<AggState>>,
+    error: Option<SqlError>,
+    /// Rows may stop coming: enough rows for an unordered LIMIT.
+    full: bool,
+}
+
+impl<'f> Sink<'f> {
+    fn new(frag: &'f Fragment) -> Self {
+        Sink {
+            frag,
+            result: FragmentResult::default(),
+            seen_rows: HashSet::new(),
+            groups: HashMap::new(),
+            error: None,
+            full: false,
+        }
+    }
+
+    fn feed(&mut self, row: &DocRow<'_>) {
+        if self.error.is_some() || self.full {
+            return;
+        }
+        if let Err(e) = self.feed_row(row) {
+            self.error = Some(e);
+        }
+    }
+
+    fn feed_row(&mut self, row: &DocRow<'_>) -> SqlResult<()> {
+        let frag = self.frag;
+        let ctx = &frag.ctx;
+        if let Some(f) = &frag.filter {
+            if !f.eval(row, ctx)?.is_true() {
+                return Ok(());
+            }
+        }
+        match &frag.output {
+            FragmentOutput::Rows {
+                exprs,
+                distinct_width,
+                order,
+                top,
+            } => {
+                let mut out = Vec::with_capacity(exprs.len());
+                for e in exprs {
+                    out.push(e.eval(row, ctx)?);
+                }
+                if let Some(w) = distinct_width {
+                    if !self.seen_rows.insert(out[..*w].to_vec()) {
+                        return Ok(());
+                    }
+                }
+                self.result.rows.push(out);
+                if let Some(n) = *top {
+                    if order.is_empty() {
+                        self.full = self.result.rows.len() >= n;
+                    } else if self.result.rows.len() >= n.saturating_mul(2).max(1024) {
+                        keep_top(&mut self.result.rows, n, order);
+                    }
+                }
+            }
+            FragmentOutput::Groups { keys, aggs } => {
+                let mut key = Vec::with_capacity(keys.len());
+                for k in keys {
+                    key.push(k.eval(row, ctx)?);
+                }
+                let states = self
+                    .groups
+                    .entry(key)
+                    .or_insert_with(|| aggs.iter().map(AggState::new).collect());
+                for (spec, st) in aggs.iter().zip(states.iter_mut()) {
+                    let v = match &spec.arg {
+                        Some(a) => Some(a.eval(row, ctx)?),
+                        None => None,
+                    };
+                    st.update(spec, v)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> SqlResult<FragmentResult> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if let FragmentOutput::Rows {
+            order,
+            top: Some(n),
+            ..
+        } = &self.frag.output
+        {
+            if !order.is_empty() {
+                keep_top(&mut self.result.rows, *n, order);
+            }
+        }
+        if let FragmentOutput::Groups { keys, aggs } = &self.frag.output {
+            // An aggregate without GROUP BY has one group even over no rows.
+            if keys.is_empty() && self.groups.is_empty() {
+                self.groups
+                    .insert(Vec::new(), aggs.iter().map(AggState::new).collect());
+            }
+            self.result.groups = self.groups.into_iter().collect();
+        }
+        Ok(self.result)
+    }
+}
+
+/// Runs a fragment over this shard's rows.
+pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult> {
+    let prefix = schema::row_prefix(&frag.table);
+    let mut sink = Sink::new(frag);
+    if let Some(key) = &frag.key {
+        let now = now_ms();
+        let mut dbs = shard.dbs.borrow_mut();
+        let Some(ks) = dbs.get_mut(frag.db) else {
+            return sink.finish();
+        };
+        if let Some(slot) = ks.find_live(key, now) {
+            let e = ks.entry(slot);
+            if let Some(doc) = row_doc(&e.value) {
+                sink.result.seen = true;
+                let pk = &e.key[prefix.len()..];
+                sink.feed(&DocRow {
+                    doc: &doc,
+                    pk,
+                    columns: &frag.columns,
+                });
+            }
+        }
+        return sink.finish();
+    }
+    let mut cursor = 0;
+    loop {
+        let now = now_ms();
+        let next = {
+            let dbs = shard.dbs.borrow();
+            let Some(ks) = dbs.get(frag.db) else {
+                break;
+            };
+            ks.scan(cursor, CHUNK, |e| {
+                let Some(pk) = is_row(e, &prefix, now) else {
+                    return;
+                };
+                let Some(doc) = row_doc(&e.value) else {
+                    return;
+                };
+                sink.result.seen = true;
+                sink.feed(&DocRow {
+                    doc: &doc,
+                    pk,
+                    columns: &frag.columns,
+                });
+            })
+        };
+        if next == 0 || sink.error.is_some() || sink.full {
+            break;
+        }
+        cursor = next;
+        glommio::yield_if_needed().await;
+    }
+    sink.finish()
+}
+
+/// A row's key and document.
+pub type KeyedDoc = (Vec<u8>, Map<String, Doc>);
+
+/// Keys (with their documents) of this shard's rows of `table` that pass `filter`,
+/// for UPDATE and DELETE. Runs without yielding: the caller changes the rows right
+/// after, before any other command can.
+pub fn matching_rows(shard: &Shard, frag: &Fragment) -> SqlResult<Vec<KeyedDoc>> {
+    let prefix = schema::row_prefix(&frag.table);
+    let now = now_ms();
+    let mut dbs = shard.dbs.borrow_mut();
+    let Some(ks) = dbs.get_mut(frag.db) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut error = None;
+    let mut visit = |e: &Entry| {
+        if error.is_some() {
+            return;
+        }
+        let Some(pk) = is_row(e, &prefix, now) else {
+            return;
+        };
+        let Some(doc) = row_doc(&e.value) else {
+            return;
+        };
+        let row = DocRow {
+            doc: &doc,
+            pk,
+            columns: &frag.columns,
+        };
+        let pass = match &frag.filter {
+            Some(f) => f.eval(&row, &frag.ctx).map(|d| d.is_true()),
+            None => Ok(true),
+        };
+        match pass {
+            Ok(true) => out.push((e.key.to_vec(), doc.into_owned())),
+            Ok(false) => {}
+            Err(err) => error = Some(err),
+        }
+    };
+    match &frag.key {
+        Some(key) => {
+            if let Some(slot) = ks.find_live(key, now) {
+                visit(ks.entry(slot));
+            }
+        }
+        None => {
+            ks.scan(0, usize::MAX, &mut visit);
+        }
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
