@@ -62,6 +62,7 @@
 //!   Use a database with the C collation (`initdb --locale=C`).
 //! * `MEMFLUX_SQLDIFF_SKIP_MEMFLUX=1` — do not start MemFlux (with the above: check the
 //!   generator against PostgreSQL alone).
+//! * `MEMFLUX_SQLDIFF_ONLY=12,345` — send only these queries (by number) to MemFlux.
 //! * `MEMFLUX_SQLDIFF_DUMP=<file>` — write the schema, the rows and every query (in
 //!   MemFlux's / PostgreSQL's dialect) to a file, for reproducing by hand.
 
@@ -2190,9 +2191,15 @@ fn sql(con: &mut redis::Connection, stmt: &str) -> Result<redis::Value, String> 
     match redis::cmd("SQL").arg(stmt).query::<redis::Value>(con) {
         Ok(redis::Value::ServerError(e)) => Err(format!("{e:?}")),
         Ok(v) => Ok(v),
+        Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
+            Err(format!("{SERVER_GONE}: {e}"))
+        }
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// What an error from `sql` starts with when the connection broke.
+const SERVER_GONE: &str = "no reply (connection broken or timed out)";
 
 fn run_memflux(con: &mut redis::Connection, q: &Query) -> Result<Rows, String> {
     match sql(con, &q.pg)? {
@@ -2313,6 +2320,8 @@ impl Tally {
         }
     }
 
+    /// Compares one answer with SQLite's; `third` is PostgreSQL's answer (when it ran),
+    /// shown next to a disagreement to tell who is right.
     fn check(
         &mut self,
         seed: u64,
@@ -2320,6 +2329,7 @@ impl Tally {
         q: &Query,
         expected: &Result<Rows, String>,
         actual: &Result<Rows, String>,
+        third: Option<&Result<Rows, String>>,
     ) {
         let Ok(exp) = expected else { return };
         self.compared += 1;
@@ -2346,6 +2356,23 @@ impl Tally {
                 writeln!(self.report, "    {why}").unwrap();
                 writeln!(self.report, "    SQLite: {}", show_answer(expected)).unwrap();
                 writeln!(self.report, "    {}: {}", self.engine, show_answer(actual)).unwrap();
+                if let Some(pg) = third {
+                    let agrees = |other: &Result<Rows, String>| match (pg, other) {
+                        (Ok(p), Ok(o)) => compare(p, o, q.ordered).is_none(),
+                        _ => false,
+                    };
+                    let verdict = match (agrees(expected), agrees(actual)) {
+                        (true, _) => "agrees with SQLite",
+                        (false, true) => "agrees with this engine",
+                        (false, false) => "agrees with neither",
+                    };
+                    writeln!(
+                        self.report,
+                        "    PostgreSQL ({verdict}): {}",
+                        show_answer(pg)
+                    )
+                    .unwrap();
+                }
             }
         }
     }
@@ -2393,7 +2420,7 @@ fn sql_differential() {
     }
     lite.execute_batch("COMMIT").unwrap();
     let mut failures = String::new();
-    let mut regression_refused = 0;
+    let mut hard_failures = 0;
     let mut queries = Vec::new();
     let mut expected: Vec<Result<Rows, String>> = Vec::new();
     for q in regression_queries() {
@@ -2403,7 +2430,7 @@ fn sql_differential() {
                 expected.push(Ok(rows));
             }
             Err(e) => {
-                regression_refused += 1;
+                hard_failures += 1;
                 writeln!(
                     failures,
                     "SQLite refused a regression query: {e}\n    {}",
@@ -2457,6 +2484,21 @@ fn sql_differential() {
     }
 
     let mut tallies = Vec::new();
+    let pg_answers = env("MEMFLUX_SQLDIFF_PSQL").map(|psql| {
+        let started = Instant::now();
+        let answers = run_pg(&psql, &setup, &queries);
+        let mut tally = Tally::new("PostgreSQL");
+        for (i, q) in queries.iter().enumerate() {
+            tally.check(seed, i, q, &expected[i], &answers[i], None);
+        }
+        eprintln!(
+            "sql_differential: PostgreSQL answered {} queries in {:?}",
+            queries.len(),
+            started.elapsed()
+        );
+        tallies.push(tally);
+        answers
+    });
     if env("MEMFLUX_SQLDIFF_SKIP_MEMFLUX").is_none() {
         let started = Instant::now();
         let server = Server::start_with(2, &[]);
@@ -2489,36 +2531,49 @@ fn sql_differential() {
                 &stmt[..stmt.len().min(200)]
             );
         }
+        let only: Option<Vec<usize>> = env("MEMFLUX_SQLDIFF_ONLY").map(|v| {
+            v.split(',')
+                .map(|n| n.trim().parse().expect("MEMFLUX_SQLDIFF_ONLY"))
+                .collect()
+        });
         let mut tally = Tally::new("MemFlux");
         for (i, q) in queries.iter().enumerate() {
+            if only.as_ref().is_some_and(|only| !only.contains(&i)) {
+                continue;
+            }
             let actual = run_memflux(&mut con, q);
-            tally.check(seed, i, q, &expected[i], &actual);
+            let gone = matches!(&actual, Err(e) if e.starts_with(SERVER_GONE));
+            tally.check(
+                seed,
+                i,
+                q,
+                &expected[i],
+                &actual,
+                pg_answers.as_ref().map(|a| &a[i]),
+            );
+            if gone {
+                writeln!(
+                    failures,
+                    "MemFlux stopped answering at query {i}; the remaining queries were not run"
+                )
+                .unwrap();
+                hard_failures += 1;
+                break;
+            }
         }
-        // The server survived everything and still answers.
-        let n: i64 = redis::cmd("DBSIZE")
-            .query(&mut con)
-            .expect("DBSIZE after the run");
-        assert!(n >= 760, "DBSIZE {n}");
+        if hard_failures == 0 {
+            // The server survived everything and still answers.
+            let n: i64 = redis::cmd("DBSIZE")
+                .query(&mut con)
+                .expect("DBSIZE after the run");
+            assert!(n >= 760, "DBSIZE {n}");
+        }
         eprintln!(
             "sql_differential: MemFlux answered {} queries in {:?} (load included)",
-            queries.len(),
+            tally.compared,
             started.elapsed()
         );
-        tallies.push(tally);
-    }
-    if let Some(psql) = env("MEMFLUX_SQLDIFF_PSQL") {
-        let started = Instant::now();
-        let answers = run_pg(&psql, &setup, &queries);
-        let mut tally = Tally::new("PostgreSQL");
-        for (i, q) in queries.iter().enumerate() {
-            tally.check(seed, i, q, &expected[i], &answers[i]);
-        }
-        eprintln!(
-            "sql_differential: PostgreSQL answered {} queries in {:?}",
-            queries.len(),
-            started.elapsed()
-        );
-        tallies.push(tally);
+        tallies.insert(0, tally);
     }
 
     let empty = expected
@@ -2547,7 +2602,7 @@ fn sql_differential() {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut total = regression_refused;
+    let mut total = hard_failures;
     for t in &tallies {
         eprintln!(
             "sql_differential: {}: {} compared, {} disagreements",
