@@ -27,6 +27,7 @@ pub mod exec;
 pub mod explain;
 pub mod expr;
 pub mod functions;
+pub mod numeric;
 pub mod ops;
 pub mod parse;
 pub mod plan;
