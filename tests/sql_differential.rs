@@ -2619,3 +2619,64 @@ fn sql_differential() {
         "sql_differential (seed {seed}): {total} disagreements\n{failures}"
     );
 }
+
+/// The comparison itself: what it lets through and what it catches.
+#[test]
+fn comparison_catches_differences() {
+    use V::*;
+    let q = |tys: &[Ty]| Query {
+        pg: String::new(),
+        lite: String::new(),
+        names: (0..tys.len()).map(|i| format!("c{i}")).collect(),
+        tys: tys.to_vec(),
+        ordered: false,
+        kind: "self-test",
+    };
+    let rows = vec![vec![Int(1), Text("a".into())], vec![Int(2), Null]];
+    let swapped = vec![rows[1].clone(), rows[0].clone()];
+    assert_eq!(
+        compare(&rows, &swapped, false),
+        None,
+        "multisets ignore order"
+    );
+    assert!(
+        compare(&rows, &swapped, true).is_some(),
+        "ordered results do not"
+    );
+    assert!(
+        compare(&rows, &rows[..1].to_vec(), false).is_some(),
+        "a missing row"
+    );
+    let other = vec![
+        vec![Int(1), Text("a".into())],
+        vec![Int(2), Text("".into())],
+    ];
+    assert!(compare(&rows, &other, false).is_some(), "NULL is not ''");
+    let dup = vec![rows[0].clone(), rows[0].clone()];
+    assert!(compare(&rows, &dup, false).is_some(), "duplicates count");
+    // Numbers: tolerance for NUMERIC/float, none for integers.
+    assert_eq!(
+        compare(
+            &vec![vec![Num(2.5)]],
+            &vec![vec![Num(2.5000000000001)]],
+            true
+        ),
+        None
+    );
+    assert!(compare(&vec![vec![Num(2.5)]], &vec![vec![Num(2.51)]], true).is_some());
+    assert!(compare(&vec![vec![Int(7)]], &vec![vec![Int(8)]], true).is_some());
+    // Reply values are checked against the PostgreSQL type.
+    let j = |t: &str| serde_json::from_str::<Json>(t).unwrap();
+    let bool_col = q(&[Ty::Bool]);
+    assert!(row_from_object(&j(r#"{"c0":true}"#), &bool_col).is_ok());
+    assert!(row_from_object(&j(r#"{"c0":1}"#), &bool_col).is_err());
+    let int_col = q(&[Ty::Int]);
+    assert!(row_from_object(&j(r#"{"c0":2.0}"#), &int_col).is_err());
+    assert!(row_from_object(&j(r#"{"c0":"2"}"#), &int_col).is_err());
+    assert!(row_from_object(&j(r#"{"c0":5.00}"#), &q(&[Ty::Num])).is_ok());
+    // Keys: exactly the aliases, in select-list order.
+    let two = q(&[Ty::Int, Ty::Int]);
+    assert!(row_from_object(&j(r#"{"c0":1,"c1":2}"#), &two).is_ok());
+    assert!(row_from_object(&j(r#"{"c1":2,"c0":1}"#), &two).is_err());
+    assert!(row_from_object(&j(r#"{"c0":1}"#), &two).is_err());
+}
