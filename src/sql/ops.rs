@@ -158,11 +158,7 @@ fn returning_rows(
     out: &mut Vec<Vec<Datum>>,
 ) -> SqlResult<()> {
     if let Some(r) = returning {
-        let row = DocRow {
-            doc,
-            pk: &key[prefix_len..],
-            columns: &r.columns,
-        };
+        let row = DocRow::new(doc, &key[prefix_len..], &r.columns);
         let mut vals = Vec::with_capacity(r.exprs.len());
         for e in &r.exprs {
             vals.push(e.eval(&row, &r.ctx)?);
@@ -224,11 +220,7 @@ fn apply_assignments(
     old: &Map<String, Doc>,
     assignments: &[Assignment],
 ) -> SqlResult<Map<String, Doc>> {
-    let row = DocRow {
-        doc: old,
-        pk: &key[prefix_len..],
-        columns: &frag.columns,
-    };
+    let row = DocRow::new(old, &key[prefix_len..], &frag.columns);
     let mut values = Vec::with_capacity(assignments.len());
     for a in assignments {
         let v = a.expr.eval(&row, &frag.ctx)?;

@@ -228,6 +228,20 @@ fn too_complex() -> SqlError {
     ))
 }
 
+/// Parses one expression (a stored DEFAULT, written by `Display` of a parsed one).
+pub fn parse_expr(sql: &str) -> SqlResult<sqlparser::ast::Expr> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| syntax_error(sql, ParserError::TokenizerError(e.to_string())))?;
+    check_nesting(&tokens)?;
+    Parser::new(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens)
+        .parse_expr()
+        .map_err(|e| syntax_error(sql, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,18 +524,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Parses one expression (a stored DEFAULT, written by `Display` of a parsed one).
-pub fn parse_expr(sql: &str) -> SqlResult<sqlparser::ast::Expr> {
-    let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| syntax_error(sql, ParserError::TokenizerError(e.to_string())))?;
-    check_nesting(&tokens)?;
-    Parser::new(&dialect)
-        .with_recursion_limit(RECURSION_LIMIT)
-        .with_tokens_with_locations(tokens)
-        .parse_expr()
-        .map_err(|e| syntax_error(sql, e))
 }

@@ -7,6 +7,7 @@
 //! clients of its core. Rows written while a scan is between chunks may or may not be
 //! seen (as with SCAN); no row is seen twice.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -41,6 +42,50 @@ pub struct DocRow<'a> {
     /// The key after `<table>:`.
     pub pk: &'a [u8],
     pub columns: &'a [ScanColumn],
+    /// Where each column was found in the previous document (see `field`).
+    pub hints: Option<&'a [Cell<usize>]>,
+}
+
+impl<'a> DocRow<'a> {
+    pub fn new(doc: &'a Map<String, Doc>, pk: &'a [u8], columns: &'a [ScanColumn]) -> Self {
+        DocRow {
+            doc,
+            pk,
+            columns,
+            hints: None,
+        }
+    }
+}
+
+/// Documents with at most this many fields are searched by walking them rather than
+/// by hashing the name (serde_json's map hashes with SipHash, which costs more than
+/// comparing a few short names).
+const WALK_FIELDS: usize = 16;
+
+/// Field `name` of `doc`. Rows of one table mostly share their field order (SQL writes
+/// them in schema order), so the position where the previous row had the field is
+/// tried first.
+#[inline]
+fn field<'d>(doc: &'d Map<String, Doc>, name: &str, hint: Option<&Cell<usize>>) -> Option<&'d Doc> {
+    if doc.len() > WALK_FIELDS {
+        return doc.get(name);
+    }
+    if let Some(h) = hint {
+        if let Some((k, v)) = doc.iter().nth(h.get()) {
+            if k == name {
+                return Some(v);
+            }
+        }
+    }
+    for (i, (k, v)) in doc.iter().enumerate() {
+        if k.len() == name.len() && k == name {
+            if let Some(h) = hint {
+                h.set(i);
+            }
+            return Some(v);
+        }
+    }
+    None
 }
 
 impl Row for DocRow<'_> {
@@ -51,7 +96,7 @@ impl Row for DocRow<'_> {
         if c.whole {
             return Datum::Json(Box::new(Doc::Object(whole_row(self.doc, self.pk, c))));
         }
-        match self.doc.get(&c.name) {
+        match field(self.doc, &c.name, self.hints.and_then(|h| h.get(i))) {
             Some(v) => match c.ty {
                 Some(ty) => ty.read(v),
                 None => Datum::from_json(v),
@@ -165,9 +210,12 @@ struct Sink<'f> {
     result: FragmentResult,
     seen_rows: HashSet<Vec<Datum>>,
     groups: HashMap<Vec<Datum>, Vec<AggState>>,
+    /// The states of an aggregate without GROUP BY (no key to hash per row).
+    single: Option<Vec<AggState>>,
     error: Option<SqlError>,
     /// Rows may stop coming: enough rows for an unordered LIMIT.
     full: bool,
+    hints: Vec<Cell<usize>>,
 }
 
 impl<'f> Sink<'f> {
@@ -177,18 +225,28 @@ impl<'f> Sink<'f> {
             result: FragmentResult::default(),
             seen_rows: HashSet::new(),
             groups: HashMap::new(),
+            single: None,
             error: None,
             full: false,
+            hints: frag.columns.iter().map(|_| Cell::new(0)).collect(),
         }
     }
 
-    fn feed(&mut self, row: &DocRow<'_>) {
+    fn feed(&mut self, doc: &Map<String, Doc>, pk: &[u8]) {
         if self.error.is_some() || self.full {
             return;
         }
-        if let Err(e) = self.feed_row(row) {
+        let hints = std::mem::take(&mut self.hints);
+        let row = DocRow {
+            doc,
+            pk,
+            columns: &self.frag.columns,
+            hints: Some(&hints),
+        };
+        if let Err(e) = self.feed_row(&row) {
             self.error = Some(e);
         }
+        self.hints = hints;
     }
 
     fn feed_row(&mut self, row: &DocRow<'_>) -> SqlResult<()> {
@@ -225,14 +283,18 @@ impl<'f> Sink<'f> {
                 }
             }
             FragmentOutput::Groups { keys, aggs } => {
-                let mut key = Vec::with_capacity(keys.len());
-                for k in keys {
-                    key.push(k.eval(row, ctx)?);
-                }
-                let states = self
-                    .groups
-                    .entry(key)
-                    .or_insert_with(|| aggs.iter().map(AggState::new).collect());
+                let states = if keys.is_empty() {
+                    self.single
+                        .get_or_insert_with(|| aggs.iter().map(AggState::new).collect())
+                } else {
+                    let mut key = Vec::with_capacity(keys.len());
+                    for k in keys {
+                        key.push(k.eval(row, ctx)?);
+                    }
+                    self.groups
+                        .entry(key)
+                        .or_insert_with(|| aggs.iter().map(AggState::new).collect())
+                };
                 for (spec, st) in aggs.iter().zip(states.iter_mut()) {
                     let v = match &spec.arg {
                         Some(a) => Some(a.eval(row, ctx)?),
@@ -261,9 +323,12 @@ impl<'f> Sink<'f> {
         }
         if let FragmentOutput::Groups { keys, aggs } = &self.frag.output {
             // An aggregate without GROUP BY has one group even over no rows.
-            if keys.is_empty() && self.groups.is_empty() {
-                self.groups
-                    .insert(Vec::new(), aggs.iter().map(AggState::new).collect());
+            if keys.is_empty() {
+                let states = self
+                    .single
+                    .take()
+                    .unwrap_or_else(|| aggs.iter().map(AggState::new).collect());
+                self.groups.insert(Vec::new(), states);
             }
             self.result.groups = self.groups.into_iter().collect();
         }
@@ -285,12 +350,7 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
             let e = ks.entry(slot);
             if let Some(doc) = row_doc(&e.value) {
                 sink.result.seen = true;
-                let pk = &e.key[prefix.len()..];
-                sink.feed(&DocRow {
-                    doc: &doc,
-                    pk,
-                    columns: &frag.columns,
-                });
+                sink.feed(&doc, &e.key[prefix.len()..]);
             }
         }
         return sink.finish();
@@ -311,11 +371,7 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
                     return;
                 };
                 sink.result.seen = true;
-                sink.feed(&DocRow {
-                    doc: &doc,
-                    pk,
-                    columns: &frag.columns,
-                });
+                sink.feed(&doc, pk);
             })
         };
         if next == 0 || sink.error.is_some() || sink.full {
@@ -352,11 +408,7 @@ pub fn matching_rows(shard: &Shard, frag: &Fragment) -> SqlResult<Vec<KeyedDoc>>
         let Some(doc) = row_doc(&e.value) else {
             return;
         };
-        let row = DocRow {
-            doc: &doc,
-            pk,
-            columns: &frag.columns,
-        };
+        let row = DocRow::new(&doc, pk, &frag.columns);
         let pass = match &frag.filter {
             Some(f) => f.eval(&row, &frag.ctx).map(|d| d.is_true()),
             None => Ok(true),
