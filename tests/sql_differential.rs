@@ -2028,17 +2028,49 @@ fn row_eq(a: &[V], b: &[V]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| v_eq(x, y))
 }
 
-/// A sort key for multiset comparison: numbers rounded to 9 significant digits.
-fn sort_key(row: &[V]) -> Vec<(u8, i64, String)> {
-    row.iter()
-        .map(|v| match v {
-            V::Null => (0, 0, String::new()),
-            V::Bool(b) => (1, *b as i64, String::new()),
-            V::Int(i) => (2, 0, format!("{:.8e}", *i as f64)),
-            V::Num(x) => (2, 0, format!("{x:.8e}")),
-            V::Text(s) => (3, 0, s.clone()),
+/// Total order for multiset comparison: numbers by their full value, so that distinct
+/// values sort the same way in both answers even when the tolerance would call them
+/// equal (at 6e11 it allows a difference of 600).
+fn sort_cmp(a: &[V], b: &[V]) -> std::cmp::Ordering {
+    fn rank(v: &V) -> u8 {
+        match v {
+            V::Null => 0,
+            V::Bool(_) => 1,
+            V::Int(_) | V::Num(_) => 2,
+            V::Text(_) => 3,
+        }
+    }
+    fn num(v: &V) -> f64 {
+        match v {
+            V::Int(i) => *i as f64,
+            V::Num(x) => *x,
+            _ => 0.0,
+        }
+    }
+    for (x, y) in a.iter().zip(b) {
+        let o = rank(x).cmp(&rank(y)).then_with(|| match (x, y) {
+            (V::Bool(p), V::Bool(q)) => p.cmp(q),
+            (V::Text(p), V::Text(q)) => p.cmp(q),
+            (V::Int(p), V::Int(q)) => p.cmp(q),
+            _ => num(x).total_cmp(&num(y)),
+        });
+        if o.is_ne() {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// How far apart two rows that `row_eq` calls equal are (for picking the closest).
+fn row_distance(a: &[V], b: &[V]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| match (x, y) {
+            (V::Int(p), V::Num(q)) | (V::Num(q), V::Int(p)) => (*p as f64 - q).abs(),
+            (V::Num(p), V::Num(q)) => (p - q).abs(),
+            _ => 0.0,
         })
-        .collect()
+        .sum()
 }
 
 /// None when the answers agree; otherwise what differs.
@@ -2064,16 +2096,19 @@ fn compare(expected: &Rows, actual: &Rows, ordered: bool) -> Option<String> {
     }
     let mut e: Vec<&Vec<V>> = expected.iter().collect();
     let mut a: Vec<&Vec<V>> = actual.iter().collect();
-    e.sort_by_cached_key(|r| sort_key(r));
-    a.sort_by_cached_key(|r| sort_key(r));
+    e.sort_by(|x, y| sort_cmp(x, y));
+    a.sort_by(|x, y| sort_cmp(x, y));
     if e.iter().zip(&a).all(|(x, y)| row_eq(x, y)) {
         return None;
     }
-    // Rounding can put nearly equal numbers on either side of a sort boundary: match
-    // the rows one by one before calling it a difference.
+    // Rounding can swap nearly equal numbers: match the rows one by one, each with the
+    // closest unused row, before calling it a difference.
     let mut used = vec![false; a.len()];
     for x in &e {
-        match (0..a.len()).find(|&j| !used[j] && row_eq(x, a[j])) {
+        let best = (0..a.len())
+            .filter(|&j| !used[j] && row_eq(x, a[j]))
+            .min_by(|&i, &j| row_distance(x, a[i]).total_cmp(&row_distance(x, a[j])));
+        match best {
             Some(j) => used[j] = true,
             None => {
                 return Some(format!(
@@ -2665,6 +2700,11 @@ fn comparison_catches_differences() {
     );
     assert!(compare(&vec![vec![Num(2.5)]], &vec![vec![Num(2.51)]], true).is_some());
     assert!(compare(&vec![vec![Int(7)]], &vec![vec![Int(8)]], true).is_some());
+    // Large values closer together than the tolerance pair up by value, in any order.
+    let big = |xs: &[f64]| xs.iter().map(|x| vec![Int(1), Num(*x)]).collect::<Rows>();
+    let exp = big(&[-618303953393.92, -618303952568.88, -618303953411.92]);
+    let act = big(&[-618303953411.92, -618303953393.9201, -618303952568.88]);
+    assert_eq!(compare(&exp, &act, false), None);
     // Reply values are checked against the PostgreSQL type.
     let j = |t: &str| serde_json::from_str::<Json>(t).unwrap();
     let bool_col = q(&[Ty::Bool]);
