@@ -689,6 +689,13 @@ impl Keyspace {
         }
     }
 
+    /// Slab positions `from..from + len` (clamped to the slab), for walks that look
+    /// ahead of the entry they are at (SQL scans prefetch). Holes are `None`.
+    pub fn slab_window(&self, from: usize, len: usize) -> &[Option<Entry>] {
+        let end = from.saturating_add(len).min(self.slab.len());
+        &self.slab[from.min(end)..end]
+    }
+
     /// A uniformly random live key's slot, or None when empty.
     pub fn random_slot(&self, rng: &mut fastrand::Rng) -> Option<Slot> {
         if self.is_empty() {

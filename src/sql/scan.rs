@@ -358,29 +358,104 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
     let mut cursor = 0;
     loop {
         let now = now_ms();
-        let next = {
+        let (next, done) = {
             let dbs = shard.dbs.borrow();
             let Some(ks) = dbs.get(frag.db) else {
                 break;
             };
-            ks.scan(cursor, CHUNK, |e| {
+            let window = ks.slab_window(cursor, CHUNK);
+            for i in 0..window.len() {
+                prefetch_ahead(window, i, &sink.hints);
+                let Some(e) = &window[i] else {
+                    continue;
+                };
                 let Some(pk) = is_row(e, &prefix, now) else {
-                    return;
+                    continue;
                 };
                 let Some(doc) = row_doc(&e.value) else {
-                    return;
+                    continue;
                 };
                 sink.result.seen = true;
                 sink.feed(&doc, pk);
-            })
+                if sink.error.is_some() || sink.full {
+                    break;
+                }
+            }
+            let next = cursor + window.len();
+            (next, window.len() < CHUNK || next >= ks.slab_len())
         };
-        if next == 0 || sink.error.is_some() || sink.full {
+        if done || sink.error.is_some() || sink.full {
             break;
         }
         cursor = next;
         glommio::yield_if_needed().await;
     }
     sink.finish()
+}
+
+/// How far ahead of the row being read the scan asks for its memory: a row's key and
+/// document box first, the document's field table a few rows later, the field names
+/// last. A row is a chain of pointers (entry → document → fields → names) spread over
+/// the heap, so without this each row waits for three or four cache misses in turn;
+/// with it they overlap across rows.
+const AHEAD_BOX: usize = 16;
+const AHEAD_FIELDS: usize = 8;
+const AHEAD_NAMES: usize = 4;
+
+#[inline(always)]
+fn prefetch<T: ?Sized>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(
+            p as *const T as *const i8,
+            core::arch::x86_64::_MM_HINT_T0,
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// The document of a slab position, if it holds a parsed JSON object.
+#[inline(always)]
+fn json_at(window: &[Option<Entry>], i: usize) -> Option<&Map<String, Doc>> {
+    match window.get(i)? {
+        Some(Entry {
+            value: Value::Json(j),
+            ..
+        }) => match j.doc() {
+            Doc::Object(m) => Some(m),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Issues the prefetches for the rows `AHEAD_*` positions after `i`.
+#[inline(always)]
+fn prefetch_ahead(window: &[Option<Entry>], i: usize, hints: &[Cell<usize>]) {
+    if let Some(Some(e)) = window.get(i + AHEAD_BOX) {
+        prefetch(&*e.key);
+        if let Value::Json(j) = &e.value {
+            prefetch(&**j);
+        }
+    }
+    if let Some(m) = json_at(window, i + AHEAD_FIELDS) {
+        for h in hints {
+            if let Some((k, v)) = m.iter().nth(h.get()) {
+                // A field's name and value may straddle two cache lines.
+                prefetch(k);
+                prefetch(v);
+            }
+        }
+    }
+    if let Some(m) = json_at(window, i + AHEAD_NAMES) {
+        for h in hints {
+            if let Some((k, _)) = m.iter().nth(h.get()) {
+                prefetch(k.as_str());
+            }
+        }
+    }
 }
 
 /// A row's key and document.
