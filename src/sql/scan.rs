@@ -26,6 +26,8 @@ use crate::shard::{now_ms, Shard};
 
 /// Slab positions visited between two chances to yield.
 const CHUNK: usize = 2048;
+/// Longest a scan runs before it lets the core's other tasks and I/O in.
+const YIELD_EVERY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What a shard sends back for a fragment.
 #[derive(Debug, Default)]
@@ -356,6 +358,7 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
         return sink.finish();
     }
     let mut cursor = 0;
+    let mut last_yield = std::time::Instant::now();
     loop {
         let now = now_ms();
         let (next, done) = {
@@ -388,7 +391,15 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
             break;
         }
         cursor = next;
-        glommio::yield_if_needed().await;
+        // Let the core's other clients in at least every `YIELD_EVERY`: waiting for
+        // the executor's preemption timer alone lets a long scan hold a GET for tens of
+        // milliseconds.
+        if last_yield.elapsed() >= YIELD_EVERY {
+            glommio::executor().yield_task_queue_now().await;
+            last_yield = std::time::Instant::now();
+        } else {
+            glommio::yield_if_needed().await;
+        }
     }
     sink.finish()
 }
