@@ -156,6 +156,8 @@ mod json_scenarios;
 mod list_scenarios;
 #[path = "durability/set.rs"]
 mod set_scenarios;
+#[path = "durability/sql.rs"]
+mod sql_scenarios;
 #[path = "durability/zset.rs"]
 mod zset_scenarios;
 
@@ -169,6 +171,7 @@ fn scenarios() -> Vec<Scenario> {
         zset_scenarios::SCENARIOS,
         blocking_scenarios::SCENARIOS,
         json_scenarios::SCENARIOS,
+        sql_scenarios::SCENARIOS,
     ]
     .concat()
 }
