@@ -484,18 +484,7 @@ async fn check_unique(
             .map(|&c| format!("\"{}\"", s.columns[c].name))
             .collect();
         let query = format!("SELECT {} FROM \"{}\"", sql_cols.join(", "), s.name);
-        let stmt = super::parse::parse(&query)?;
-        let ast::Statement::Query(q) = stmt else {
-            sql_bail!("internal error: unique check");
-        };
-        let mut planner = Planner {
-            catalog,
-            db,
-            ctx: *ctx,
-            schemaless: Vec::new(),
-        };
-        let plan = planner.plan_query(&q)?;
-        let stored = match exec::run_select(shard, &plan, ctx).await {
+        let stored = match internal_query(shard, db, &query, catalog, ctx).await {
             Ok(r) => r,
             Err(e) if e.0.contains("does not exist") => Vec::new(),
             Err(e) => return Err(e),
@@ -829,18 +818,8 @@ async fn check_unique_update(
     }
     let mut list = vec![format!("\"{}\"", s.key_column())];
     list.extend(cols.iter().map(|&c| format!("\"{}\"", s.columns[c].name)));
-    let stmt = super::parse::parse(&format!("SELECT {} FROM \"{}\"", list.join(", "), s.name))?;
-    let ast::Statement::Query(q) = stmt else {
-        sql_bail!("internal error: unique check");
-    };
-    let mut planner = Planner {
-        catalog,
-        db,
-        ctx: *ctx,
-        schemaless: Vec::new(),
-    };
-    let plan = planner.plan_query(&q)?;
-    for mut row in exec::run_select(shard, &plan, ctx).await? {
+    let query = format!("SELECT {} FROM \"{}\"", list.join(", "), s.name);
+    for mut row in internal_query(shard, db, &query, catalog, ctx).await? {
         let key = row.remove(0);
         if !keys.contains(&key) && values.contains(&row) {
             sql_bail!("duplicate key value violates unique constraint \"{name}\"");
@@ -857,9 +836,22 @@ async fn table_exists(
     catalog: &Schemas,
     ctx: &EvalCtx,
 ) -> SqlResult<()> {
-    let stmt = super::parse::parse(&format!("SELECT 1 FROM \"{table}\" LIMIT 1"))?;
-    let ast::Statement::Query(q) = stmt else {
-        sql_bail!("internal error: existence check");
+    let query = format!("SELECT 1 FROM \"{table}\" LIMIT 1");
+    internal_query(shard, db, &query, catalog, ctx)
+        .await
+        .map(|_| ())
+}
+
+/// Runs a query the engine writes for itself (constraint and existence checks).
+async fn internal_query(
+    shard: &Rc<Shard>,
+    db: usize,
+    query: &str,
+    catalog: &Schemas,
+    ctx: &EvalCtx,
+) -> SqlResult<Vec<Vec<Datum>>> {
+    let ast::Statement::Query(q) = super::parse::parse(query)? else {
+        sql_bail!("internal error: not a query: {query}");
     };
     let mut planner = Planner {
         catalog,
@@ -868,5 +860,5 @@ async fn table_exists(
         schemaless: Vec::new(),
     };
     let plan = planner.plan_query(&q)?;
-    exec::run_select(shard, &plan, ctx).await.map(|_| ())
+    exec::run_select(shard, &plan, ctx).await
 }
