@@ -509,6 +509,24 @@ fn explain_returns_the_plan_as_lines() {
             lines.join("\n")
         );
     }
+    // A join on the other table's primary key reads that table by key; any other
+    // equality builds a hash table over a scan.
+    let plan = |query: &str, con: &mut redis::Connection| sql(con, &format!("EXPLAIN {query}"));
+    let by_key = plan("SELECT x.d FROM e x JOIN e y ON x.s = y.id", &mut con);
+    assert!(
+        by_key
+            .iter()
+            .any(|l| l.contains("Lookup join (inner) with y"))
+            && by_key
+                .iter()
+                .any(|l| l.contains("Key lookup: e:<joined key>")),
+        "{by_key:#?}"
+    );
+    let hashed = plan("SELECT x.d FROM e x LEFT JOIN e y ON x.id = y.s", &mut con);
+    assert!(
+        hashed.iter().any(|l| l.contains("Hash join (left) with y")),
+        "{hashed:#?}"
+    );
     // EXPLAIN is for queries (the spec's `EXPLAIN <query>`); whatever it answers for a
     // DELETE, it deletes nothing.
     sql(&mut con, "EXPLAIN DELETE FROM e");

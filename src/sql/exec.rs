@@ -11,8 +11,10 @@ use super::aggregate::{AggSpec, AggState};
 use super::error::{sql_bail, SqlError, SqlResult};
 use super::expr::{holds, EvalCtx, Expr};
 use super::ops::{SqlOp, SqlReply};
-use super::plan::{CoordPlan, Fragment, Join, JoinKind, Output, SelectPlan};
+use super::plan::{CoordPlan, Fragment, Join, JoinKind, Output, SelectPlan, Source};
 use super::scan::{compare_rows, keep_top, FragmentResult};
+use super::schema;
+use super::types::SqlType;
 use super::value::Datum;
 use crate::shard::ops::{OpResult, ShardOp};
 use crate::shard::{join_all, shard_of, Shard, ShardId};
@@ -60,18 +62,33 @@ pub async fn run_select(
     ctx: &EvalCtx,
 ) -> SqlResult<Vec<Vec<Datum>>> {
     let out = &plan.output;
-    // Every fragment runs at once; each table's rows arrive as one list.
-    let mut parts = Vec::with_capacity(plan.fragments.len());
-    for r in join_all(plan.fragments.iter().map(|f| gather(shard, f)).collect()).await {
-        parts.push(r?);
+    // Every fragment runs at once, except those of tables a lookup join reads by key,
+    // which wait for the rows that name their keys; each table's rows arrive as one
+    // list.
+    let mut parts: Vec<Option<Vec<FragmentResult>>> = Vec::with_capacity(plan.fragments.len());
+    let scans = (0..plan.fragments.len()).filter(|&s| !plan.looked_up(s));
+    let mut gathered = join_all(scans.map(|s| gather(shard, &plan.fragments[s])).collect())
+        .await
+        .into_iter();
+    for s in 0..plan.fragments.len() {
+        parts.push(match plan.looked_up(s) {
+            true => None,
+            false => Some(gathered.next().expect("one result per scan")?),
+        });
     }
     for (src, results) in plan.sources.iter().zip(&parts) {
+        let Some(results) = results else { continue };
         if src.schema.is_none() && src.key.is_none() && !results.iter().any(|r| r.seen) {
             sql_bail!("relation \"{}\" does not exist", src.table);
         }
     }
     let rows = match &plan.coord {
-        CoordPlan::Merge => parts.into_iter().flatten().flat_map(|r| r.rows).collect(),
+        CoordPlan::Merge => parts
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|r| r.rows)
+            .collect(),
         CoordPlan::Aggregate {
             aggs,
             nkeys,
@@ -79,7 +96,7 @@ pub async fn run_select(
             project,
         } => {
             let mut groups: HashMap<Vec<Datum>, Vec<AggState>> = HashMap::new();
-            for r in parts.into_iter().flatten() {
+            for r in parts.into_iter().flatten().flatten() {
                 for (key, states) in r.groups {
                     match groups.get_mut(&key) {
                         Some(mine) => {
@@ -104,11 +121,17 @@ pub async fn run_select(
             having,
             project,
         } => {
-            let mut tables = parts
-                .into_iter()
-                .map(|results| results.into_iter().flat_map(|r| r.rows).collect::<Vec<_>>());
-            let mut acc = tables.next().unwrap_or_default();
-            for (join, (right, src)) in joins.iter().zip(tables.zip(plan.sources.iter().skip(1))) {
+            let rows_of = |results: Vec<FragmentResult>| -> Vec<Vec<Datum>> {
+                results.into_iter().flat_map(|r| r.rows).collect()
+            };
+            let mut tables = parts.into_iter();
+            let mut acc = tables.next().flatten().map(rows_of).unwrap_or_default();
+            for (j, (join, right)) in joins.iter().zip(tables).enumerate() {
+                let (frag, src) = (&plan.fragments[j + 1], &plan.sources[j + 1]);
+                let right = match right {
+                    Some(results) => rows_of(results),
+                    None => lookup(shard, frag, src, join, &acc, ctx).await?,
+                };
                 acc = hash_join(acc, right, src.columns.len(), join, ctx)?;
             }
             if let Some(f) = filter {
@@ -138,6 +161,84 @@ pub async fn run_select(
         }
     };
     Ok(output_stage(rows, out))
+}
+
+/// The rows of a lookup join's table that the rows so far can match: the values of
+/// the lookup key, coerced to the table's key type, name them. Each shard is sent the
+/// keys it owns, once each, and reads only those rows.
+///
+/// A scan walks every key of a shard, a lookup probes one key per value, and a probe
+/// costs a few times a scan's step (each is a cache miss where the walk prefetches).
+/// So when the distinct values outnumber half the keys of the database (estimated
+/// from this shard's share), the table is scanned instead.
+async fn lookup(
+    shard: &Rc<Shard>,
+    frag: &Arc<Fragment>,
+    src: &Source,
+    join: &Join,
+    left: &[Vec<Datum>],
+    ctx: &EvalCtx,
+) -> SqlResult<Vec<Vec<Datum>>> {
+    let (Some(k), Some(Expr::Column(c))) = (
+        join.lookup,
+        join.lookup.and_then(|k| join.right_keys.get(k)),
+    ) else {
+        sql_bail!("internal error: lookup join without a key column");
+    };
+    let Some(ty) = src.columns[*c].ty else {
+        sql_bail!("internal error: lookup join on an untyped key");
+    };
+    let entries = shard.dbs.borrow().get(frag.db).map_or(0, |ks| ks.len());
+    let most = entries.saturating_mul(shard.nshards) / 2;
+    let mut keys: Vec<HashSet<Vec<u8>>> = vec![HashSet::new(); shard.nshards];
+    let mut distinct = 0;
+    let mut checked = false;
+    for row in left {
+        let v = join.left_keys[k].eval(row, ctx)?;
+        if v.is_null() {
+            continue;
+        }
+        if !checked {
+            // Keys of types `=` cannot compare are an error, as the comparison would
+            // be, even when no row matches.
+            let sample = ty.cast_text(match ty {
+                SqlType::Uuid => "00000000-0000-0000-0000-000000000000",
+                _ => "0",
+            })?;
+            v.sql_cmp(&sample)?;
+            checked = true;
+        }
+        // A value the key type cannot hold equals no key.
+        let Ok(pk) = ty.coerce(v) else { continue };
+        let key = schema::row_key(&frag.table, &pk)?;
+        if keys[shard_of(&key, shard.nshards)].insert(key) {
+            distinct += 1;
+            if distinct > most {
+                let scanned = gather(shard, frag).await?;
+                return Ok(scanned.into_iter().flat_map(|r| r.rows).collect());
+            }
+        }
+    }
+    let calls: Vec<_> = keys
+        .into_iter()
+        .enumerate()
+        .filter(|(_, keys)| !keys.is_empty())
+        .map(|(s, keys)| {
+            let part = Fragment {
+                lookup: Some(keys.into_iter().collect()),
+                ..Fragment::clone(frag)
+            };
+            call(shard, s, SqlOp::Scan(Arc::new(part)))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for r in join_all(calls).await {
+        match r? {
+            SqlReply::Fragment(f) => rows.extend(f.rows),
+            other => sql_bail!("internal error: unexpected reply {other:?}"),
+        }
+    }
+    Ok(rows)
 }
 
 /// Folds `rows` by GROUP BY keys (when aggregating), applies HAVING and projects.
@@ -242,12 +343,6 @@ fn hash_join(
         }
         Ok(true)
     };
-    let combine = |l: &[Datum], r: &[Datum]| -> Vec<Datum> {
-        let mut t = Vec::with_capacity(l.len() + r.len());
-        t.extend_from_slice(l);
-        t.extend_from_slice(r);
-        t
-    };
     // Keys of types `=` cannot compare are an error, as the comparison would be; one
     // pair of sample keys tells.
     let sample = |keys: &[Expr], rows: &[Vec<Datum>]| -> SqlResult<Option<Vec<Datum>>> {
@@ -266,37 +361,104 @@ fn hash_join(
             a.sql_cmp(b)?;
         }
     }
-    let mut out = Vec::new();
-    let all: Vec<usize> = (0..right.len()).collect();
-    let table: Option<HashMap<Vec<Datum>, Vec<usize>>> = if join.right_keys.is_empty() {
-        None
+    if join.right_keys.len() == 1 {
+        // One key column: the key is the value itself, with no list to allocate.
+        let (l, r) = (&join.left_keys[0], &join.right_keys[0]);
+        let one = |e: &Expr, row: &Vec<Datum>| -> SqlResult<Option<Datum>> {
+            let v = e.eval(row, ctx)?;
+            Ok((!v.is_null()).then_some(v))
+        };
+        probe(
+            left,
+            &right,
+            right_width,
+            join.kind,
+            |row| one(r, row),
+            |row| one(l, row),
+            passes,
+            true,
+        )
     } else {
-        let mut t: HashMap<Vec<Datum>, Vec<usize>> = HashMap::with_capacity(right.len());
-        for (i, r) in right.iter().enumerate() {
-            if let Some(k) = eval_key(&join.right_keys, r)? {
-                t.entry(k).or_default().push(i);
+        probe(
+            left,
+            &right,
+            right_width,
+            join.kind,
+            |row| eval_key(&join.right_keys, row),
+            |row| eval_key(&join.left_keys, row),
+            passes,
+            !join.right_keys.is_empty(),
+        )
+    }
+}
+
+/// The hash join proper: a table from each right row's key to its position, chained
+/// through `next` (so a key with many rows costs no list of its own), probed with each
+/// left row's key. No right keys at all: every pair is a candidate.
+#[allow(clippy::too_many_arguments)]
+fn probe<K: std::hash::Hash + Eq>(
+    left: Vec<Vec<Datum>>,
+    right: &[Vec<Datum>],
+    right_width: usize,
+    kind: JoinKind,
+    right_key: impl Fn(&Vec<Datum>) -> SqlResult<Option<K>>,
+    left_key: impl Fn(&Vec<Datum>) -> SqlResult<Option<K>>,
+    passes: impl Fn(&Vec<Datum>) -> SqlResult<bool>,
+    keyed: bool,
+) -> SqlResult<Vec<Vec<Datum>>> {
+    const END: u32 = u32::MAX;
+    if right.len() >= END as usize {
+        sql_bail!("too many rows to join");
+    }
+    let mut heads: HashMap<K, u32> = HashMap::new();
+    let mut next = vec![END; right.len()];
+    if keyed {
+        heads.reserve(right.len());
+        // Built backwards so each chain lists its rows in their order.
+        for (i, r) in right.iter().enumerate().rev() {
+            if let Some(k) = right_key(r)? {
+                let head = heads.entry(k).or_insert(END);
+                next[i] = *head;
+                *head = i as u32;
             }
         }
-        Some(t)
-    };
+    } else {
+        for (i, n) in next.iter_mut().enumerate() {
+            *n = if i + 1 < right.len() {
+                i as u32 + 1
+            } else {
+                END
+            };
+        }
+    }
+    let all = if right.is_empty() { END } else { 0 };
     let nulls = vec![Datum::Null; right_width];
+    let combine = |l: &[Datum], r: &[Datum]| -> Vec<Datum> {
+        let mut t = Vec::with_capacity(l.len() + r.len());
+        t.extend_from_slice(l);
+        t.extend_from_slice(r);
+        t
+    };
+    let mut out = Vec::with_capacity(left.len());
     for l in &left {
-        let candidates: &[usize] = match &table {
-            None => &all,
-            Some(t) => match eval_key(&join.left_keys, l)? {
-                Some(k) => t.get(&k).map(|v| v.as_slice()).unwrap_or(&[]),
-                None => &[],
-            },
+        let mut at = if keyed {
+            match left_key(l)? {
+                Some(k) => heads.get(&k).copied().unwrap_or(END),
+                None => END,
+            }
+        } else {
+            all
         };
         let mut matched = false;
-        for &i in candidates {
-            let t = combine(l, &right[i]);
+        while at != END {
+            let t = combine(l, &right[at as usize]);
             if passes(&t)? {
                 matched = true;
                 out.push(t);
             }
+            at = next[at as usize];
         }
-        if !matched && join.kind == JoinKind::Left {
+        if !matched && kind == JoinKind::Left {
             out.push(combine(l, &nulls));
         }
     }

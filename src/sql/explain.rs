@@ -60,7 +60,8 @@ fn output_lines(out: &Output, project_names: &[String], lines: &mut Vec<String>)
     lines.push(format!("  Output: {}", out.names.join(", ")));
 }
 
-fn fragment_lines(f: &Fragment, nshards: usize, lines: &mut Vec<String>) {
+/// `looked_up`: the fragment reads the rows a lookup join names instead of scanning.
+fn fragment_lines(f: &Fragment, nshards: usize, looked_up: bool, lines: &mut Vec<String>) {
     let names: Vec<String> = f
         .columns
         .iter()
@@ -74,11 +75,17 @@ fn fragment_lines(f: &Fragment, nshards: usize, lines: &mut Vec<String>) {
         .collect();
     let on = match &f.key {
         Some(k) => format!("the shard of key {}", String::from_utf8_lossy(k)),
+        None if looked_up => "the shards of the joined keys".to_string(),
         None => format!("each of {nshards} shards"),
     };
     lines.push(format!("Shard fragment (on {on}):"));
     match &f.key {
         Some(k) => lines.push(format!("  Key lookup: {}", String::from_utf8_lossy(k))),
+        None if looked_up => lines.push(format!(
+            "  Key lookup: {}:<joined key> reading {}",
+            f.table,
+            names.join(", ")
+        )),
         None => lines.push(format!(
             "  Scan: {}:* reading {}",
             f.table,
@@ -215,8 +222,12 @@ pub fn explain(plan: &SelectPlan, nshards: usize) -> Vec<String> {
                             format!("{} = {}", l.display(&joined), r.display(&right_names))
                         })
                         .collect();
+                    let how = match join.lookup {
+                        Some(_) => "Lookup join",
+                        None => "Hash join",
+                    };
                     lines.push(format!(
-                        "  Hash join ({kind}) with {} on {}",
+                        "  {how} ({kind}) with {} on {}",
                         right.alias,
                         on.join(" AND ")
                     ));
@@ -261,8 +272,8 @@ pub fn explain(plan: &SelectPlan, nshards: usize) -> Vec<String> {
             output_lines(&plan.output, &project_names(project, &input), &mut lines);
         }
     }
-    for f in &plan.fragments {
-        fragment_lines(f, nshards, &mut lines);
+    for (s, f) in plan.fragments.iter().enumerate() {
+        fragment_lines(f, nshards, plan.looked_up(s), &mut lines);
     }
     lines
 }

@@ -97,6 +97,10 @@ pub struct Join {
     pub right_keys: Vec<Expr>,
     /// Other ON conditions, over the joined tuple.
     pub condition: Vec<Expr>,
+    /// Set when the new table is read by primary key instead of scanned:
+    /// `right_keys[k]` is its key column, so the values of `left_keys[k]` over the
+    /// rows so far name every row that can match (see `lookup_column`).
+    pub lookup: Option<usize>,
 }
 
 /// One ORDER BY key: a position in the projected row.
@@ -150,6 +154,9 @@ pub struct Fragment {
     pub table: String,
     pub columns: Vec<ScanColumn>,
     pub key: Option<Vec<u8>>,
+    /// The row keys of a lookup join, all owned by the shard the fragment is sent
+    /// to: only these rows are read.
+    pub lookup: Option<Vec<Vec<u8>>>,
     pub filter: Option<Expr>,
     pub output: FragmentOutput,
     pub ctx: EvalCtx,
@@ -192,6 +199,16 @@ pub struct SelectPlan {
     pub fragments: Vec<Arc<Fragment>>,
     pub coord: CoordPlan,
     pub output: Output,
+}
+
+impl SelectPlan {
+    /// Whether source `s` is read by a lookup join rather than scanned.
+    pub fn looked_up(&self, s: usize) -> bool {
+        match &self.coord {
+            CoordPlan::Join { joins, .. } => s > 0 && joins[s - 1].lookup.is_some(),
+            _ => false,
+        }
+    }
 }
 
 /// Schemas of the tables a statement names, looked up by the caller.
@@ -699,6 +716,7 @@ impl Planner<'_> {
                 left_keys: Vec::new(),
                 right_keys: Vec::new(),
                 condition: Vec::new(),
+                lookup: None,
             });
             on_conjuncts.push(list);
         }
@@ -959,6 +977,7 @@ impl Planner<'_> {
             table: src.table.clone(),
             columns: src.columns.clone(),
             key: src.key.clone(),
+            lookup: None,
             filter: and_all(src.filter.clone()),
             output,
             ctx: self.ctx,
@@ -1036,6 +1055,7 @@ impl Planner<'_> {
                 for c in join.condition.iter_mut() {
                     place(c, &offsets);
                 }
+                join.lookup = lookup_column(&sources[j + 1], &join.right_keys);
             }
             for src in &sources {
                 let exprs = (0..src.columns.len()).map(Expr::Column).collect();
@@ -1165,6 +1185,37 @@ fn add_join_condition(join: &mut Join, j: usize, c: Expr) {
         }
     }
     join.condition.push(c);
+}
+
+/// Which right key of a join reads the new table by primary key, if one can: a bare
+/// reference to the key column of a table whose schema declares it of an integer, text
+/// or UUID type. Those types write a row's key from the value alone (`row_key`), so
+/// the rows a set of values can match are exactly the rows at their keys. Tables
+/// without a schema are scanned: their documents may hold any value in `id`.
+fn lookup_column(src: &Source, right_keys: &[Expr]) -> Option<usize> {
+    let schema = src.schema.as_ref()?;
+    schema.primary_key?;
+    if src.key.is_some() {
+        return None;
+    }
+    right_keys.iter().position(|k| match k {
+        Expr::Column(c) => src.columns.get(*c).is_some_and(|sc| {
+            sc.is_key
+                && !sc.whole
+                && matches!(
+                    sc.ty,
+                    Some(
+                        SqlType::SmallInt
+                            | SqlType::Integer
+                            | SqlType::BigInt
+                            | SqlType::Text
+                            | SqlType::Varchar(_)
+                            | SqlType::Uuid
+                    )
+                )
+        }),
+        _ => false,
+    })
 }
 
 /// The row key a source's filter pins down (`WHERE id = 42`), if any.
@@ -1317,6 +1368,7 @@ impl TableBinder {
             table: src.table.clone(),
             columns: src.columns.clone(),
             key: src.key.clone(),
+            lookup: None,
             filter: and_all(src.filter.clone()),
             output: FragmentOutput::Rows {
                 exprs: Vec::new(),

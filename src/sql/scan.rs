@@ -338,27 +338,71 @@ impl<'f> Sink<'f> {
     }
 }
 
-/// Runs a fragment over this shard's rows.
+/// Paces a long walk: lets the core's other clients in at least every `YIELD_EVERY`.
+/// Waiting for the executor's preemption timer alone lets a long scan hold a GET for
+/// tens of milliseconds.
+struct Pacer(std::time::Instant);
+
+impl Pacer {
+    fn new() -> Self {
+        Pacer(std::time::Instant::now())
+    }
+
+    async fn pause(&mut self) {
+        if self.0.elapsed() >= YIELD_EVERY {
+            glommio::executor().yield_task_queue_now().await;
+            self.0 = std::time::Instant::now();
+        } else {
+            glommio::yield_if_needed().await;
+        }
+    }
+}
+
+/// Runs a fragment over this shard's rows: the rows its keys name, or all of them.
 pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult> {
     let prefix = schema::row_prefix(&frag.table);
     let mut sink = Sink::new(frag);
-    if let Some(key) = &frag.key {
-        let now = now_ms();
-        let mut dbs = shard.dbs.borrow_mut();
-        let Some(ks) = dbs.get_mut(frag.db) else {
-            return sink.finish();
-        };
-        if let Some(slot) = ks.find_live(key, now) {
-            let e = ks.entry(slot);
-            if let Some(doc) = row_doc(&e.value) {
-                sink.result.seen = true;
-                sink.feed(&doc, &e.key[prefix.len()..]);
+    let keys = match (&frag.key, &frag.lookup) {
+        (Some(k), _) => Some(std::slice::from_ref(k)),
+        (None, Some(keys)) => Some(keys.as_slice()),
+        (None, None) => None,
+    };
+    if let Some(keys) = keys {
+        let mut pacer = Pacer::new();
+        for chunk in keys.chunks(CHUNK) {
+            {
+                let now = now_ms();
+                let dbs = shard.dbs.borrow();
+                let Some(ks) = dbs.get(frag.db) else {
+                    break;
+                };
+                for key in chunk {
+                    let Some(slot) = ks.find(key) else {
+                        continue;
+                    };
+                    let e = ks.entry(slot);
+                    let Some(pk) = is_row(e, &prefix, now) else {
+                        continue;
+                    };
+                    let Some(doc) = row_doc(&e.value) else {
+                        continue;
+                    };
+                    sink.result.seen = true;
+                    sink.feed(&doc, pk);
+                    if sink.error.is_some() || sink.full {
+                        break;
+                    }
+                }
             }
+            if sink.error.is_some() || sink.full {
+                break;
+            }
+            pacer.pause().await;
         }
         return sink.finish();
     }
     let mut cursor = 0;
-    let mut last_yield = std::time::Instant::now();
+    let mut pacer = Pacer::new();
     loop {
         let now = now_ms();
         let (next, done) = {
@@ -391,15 +435,7 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
             break;
         }
         cursor = next;
-        // Let the core's other clients in at least every `YIELD_EVERY`: waiting for
-        // the executor's preemption timer alone lets a long scan hold a GET for tens of
-        // milliseconds.
-        if last_yield.elapsed() >= YIELD_EVERY {
-            glommio::executor().yield_task_queue_now().await;
-            last_yield = std::time::Instant::now();
-        } else {
-            glommio::yield_if_needed().await;
-        }
+        pacer.pause().await;
     }
     sink.finish()
 }
