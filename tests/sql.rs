@@ -3,8 +3,8 @@
 //! # Case files: `tests/sql/cases/<area>.test`
 //!
 //! Each file runs, top to bottom, on one connection to its own fresh two-shard server.
-//! Expected results are PostgreSQL 15's (rendered as the spec, /work/notes/sql-spec.md,
-//! says: one compact JSON object per row); `tests/sql/pg_oracle.py` runs a case file
+//! Expected results are PostgreSQL 15's (rendered as MemFlux replies: one compact JSON
+//! object per row); `tests/sql/pg_oracle.py` runs a case file
 //! against a real PostgreSQL and reports every expectation PostgreSQL disagrees with.
 //! Lines:
 //!
@@ -388,6 +388,76 @@ fn kill_and_restart(mut server: Server) -> Server {
     server.kill();
     let dir = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
     Server::start_in(dir, SHARDS, &[])
+}
+
+// ---------------------------------------------------------------------------------------
+// ORDER BY ... LIMIT over more rows than a shard keeps before trimming
+
+/// Each shard keeps only the best rows of an ordered LIMIT (and drops rows that sort
+/// after its worst kept one unprojected); over thousands of rows with ties and NULLs
+/// the answer is still a prefix of the fully sorted result.
+#[test]
+fn ordered_limit_is_a_prefix_of_the_full_sort() {
+    let server = Server::start_with(SHARDS, &[]);
+    let mut con = server.con();
+    check(
+        &mut con,
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, a INTEGER, b TEXT)",
+        &["OK"],
+    );
+    for chunk in (0..6000).collect::<Vec<i64>>().chunks(1000) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                let a = if i % 13 == 0 {
+                    "NULL".to_string()
+                } else {
+                    (i * 7 % 50).to_string()
+                };
+                format!("({i}, {a}, 'b{:05}')", (i * 7919) % 6000)
+            })
+            .collect();
+        let n = sql(
+            &mut con,
+            &format!("INSERT INTO big VALUES {}", values.join(", ")),
+        );
+        assert_eq!(n, [chunk.len().to_string()]);
+    }
+    let field = |rows: &[String], name: &str| -> Vec<serde_json::Value> {
+        rows.iter()
+            .map(|r| serde_json::from_str::<serde_json::Value>(r).unwrap()[name].clone())
+            .collect()
+    };
+    for (order, skip, take, key) in [
+        ("a DESC NULLS LAST, id", 0, 25, "id"),
+        ("a, id DESC", 40, 10, "id"),
+        ("a NULLS FIRST", 100, 30, "a"),
+        ("b DESC", 0, 5, "b"),
+        ("a * -1, b", 3, 1500, "b"),
+    ] {
+        let all = sql(
+            &mut con,
+            &format!("SELECT id, a, b FROM big ORDER BY {order}"),
+        );
+        assert_eq!(all.len(), 6000, "{order}");
+        let some = sql(
+            &mut con,
+            &format!("SELECT id, a, b FROM big ORDER BY {order} LIMIT {take} OFFSET {skip}"),
+        );
+        assert_eq!(
+            field(&some, key),
+            field(&all[skip..skip + take], key),
+            "ORDER BY {order} LIMIT {take} OFFSET {skip}"
+        );
+    }
+    let distinct = sql(
+        &mut con,
+        "SELECT DISTINCT a FROM big ORDER BY a NULLS FIRST LIMIT 4",
+    );
+    assert_eq!(
+        distinct,
+        [r#"{"a":null}"#, r#"{"a":0}"#, r#"{"a":1}"#, r#"{"a":2}"#]
+    );
 }
 
 // ---------------------------------------------------------------------------------------

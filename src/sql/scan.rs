@@ -161,32 +161,7 @@ fn is_row<'e>(e: &'e Entry, prefix: &[u8], now: u64) -> Option<&'e [u8]> {
 /// Compares two projected rows by `order`.
 pub fn compare_rows(a: &[Datum], b: &[Datum], order: &[SortKey]) -> Ordering {
     for k in order {
-        let (x, y) = (&a[k.column], &b[k.column]);
-        let ord = match (x.is_null(), y.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => {
-                if k.nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if k.nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            (false, false) => {
-                let o = x.sort_cmp(y);
-                if k.desc {
-                    o.reverse()
-                } else {
-                    o
-                }
-            }
-        };
+        let ord = compare_by(&a[k.column], &b[k.column], k);
         if ord != Ordering::Equal {
             return ord;
         }
@@ -194,7 +169,21 @@ pub fn compare_rows(a: &[Datum], b: &[Datum], order: &[SortKey]) -> Ordering {
     Ordering::Equal
 }
 
-/// Keeps the first `n` rows of `rows` by `order` (in no particular order).
+/// Compares two values of one sort key, with its direction and NULL placement.
+fn compare_by(x: &Datum, y: &Datum, k: &SortKey) -> Ordering {
+    match (x.is_null(), y.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) if k.nulls_first => Ordering::Less,
+        (true, false) => Ordering::Greater,
+        (false, true) if k.nulls_first => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) if k.desc => x.sort_cmp(y).reverse(),
+        (false, false) => x.sort_cmp(y),
+    }
+}
+
+/// Keeps the first `n` rows of `rows` by `order`, in no particular order except that
+/// the n-th is last.
 pub fn keep_top(rows: &mut Vec<Vec<Datum>>, n: usize, order: &[SortKey]) {
     if rows.len() > n {
         if n == 0 {
@@ -217,6 +206,9 @@ struct Sink<'f> {
     error: Option<SqlError>,
     /// Rows may stop coming: enough rows for an unordered LIMIT.
     full: bool,
+    /// For ORDER BY ... LIMIT: the worst row kept at the last trim. A row that does
+    /// not sort before it cannot make the top, and is dropped before it is projected.
+    cutoff: Option<Vec<Datum>>,
     hints: Vec<Cell<usize>>,
 }
 
@@ -230,6 +222,7 @@ impl<'f> Sink<'f> {
             single: None,
             error: None,
             full: false,
+            cutoff: None,
             hints: frag.columns.iter().map(|_| Cell::new(0)).collect(),
         }
     }
@@ -266,6 +259,18 @@ impl<'f> Sink<'f> {
                 order,
                 top,
             } => {
+                if let Some(cut) = &self.cutoff {
+                    let mut ord = Ordering::Equal;
+                    for k in order {
+                        ord = compare_by(&exprs[k.column].eval(row, ctx)?, &cut[k.column], k);
+                        if ord != Ordering::Equal {
+                            break;
+                        }
+                    }
+                    if ord != Ordering::Less {
+                        return Ok(());
+                    }
+                }
                 let mut out = Vec::with_capacity(exprs.len());
                 for e in exprs {
                     out.push(e.eval(row, ctx)?);
@@ -281,6 +286,8 @@ impl<'f> Sink<'f> {
                         self.full = self.result.rows.len() >= n;
                     } else if self.result.rows.len() >= n.saturating_mul(2).max(1024) {
                         keep_top(&mut self.result.rows, n, order);
+                        // `keep_top` leaves the n-th row last.
+                        self.cutoff = self.result.rows.last().cloned();
                     }
                 }
             }
