@@ -1441,25 +1441,10 @@ fn a_wal_past_its_threshold_is_snapshotted_and_dropped() {
 // ---------------------------------------------------------------------------------------
 // 4. A shard whose WAL cannot be written refuses writes instead of acknowledging them.
 
-/// A connection accepted by each core, in core order (`CLIENT ID` is `seq * shards +
-/// core`), so that commands for a shard run both on its own core and forwarded.
-fn connections_on_each_core(server: &Server) -> Vec<redis::Connection> {
-    let mut found: Vec<Option<redis::Connection>> = (0..SHARDS).map(|_| None).collect();
-    for _ in 0..200 {
-        let mut con = server.con();
-        let id: usize = redis::cmd("CLIENT").arg("ID").query(&mut con).unwrap();
-        found[id % SHARDS].get_or_insert(con);
-        if found.iter().all(Option::is_some) {
-            return found.into_iter().map(Option::unwrap).collect();
-        }
-    }
-    panic!("could not get a connection on every core");
-}
-
 #[test]
 fn a_shard_that_cannot_write_its_wal_refuses_writes_and_keeps_serving_reads() {
     let mut server = Server::start_logged(tempfile::tempdir().unwrap(), SHARDS, &[]);
-    let mut cons = connections_on_each_core(&server);
+    let mut cons = server.con_on_each_core(SHARDS);
     let mut acknowledged: Vec<(String, String)> = Vec::new();
     for shard in 0..SHARDS {
         for (i, k) in keys_on("acked", shard, 20).into_iter().enumerate() {

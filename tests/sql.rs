@@ -461,6 +461,86 @@ fn ordered_limit_is_a_prefix_of_the_full_sort() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Schemas cached per core
+
+/// Every core keeps the schemas it has read; a change made on any core, by DDL or by
+/// plain commands on the schema key, is seen by the next statement on every core.
+#[test]
+fn a_schema_changed_on_one_core_is_seen_on_every_core() {
+    let server = Server::start_with(SHARDS, &[]);
+    let mut cons = server.con_on_each_core(SHARDS);
+    let every = |cons: &mut [redis::Connection], stmt: &str, expected: &[&str]| {
+        for con in cons.iter_mut() {
+            check(con, stmt, expected);
+        }
+    };
+    check(
+        &mut cons[0],
+        "CREATE TABLE sc (id INTEGER PRIMARY KEY, v INTEGER)",
+        &["OK"],
+    );
+    check(&mut cons[0], "INSERT INTO sc VALUES (1, 10)", &["1"]);
+    every(
+        &mut cons,
+        "SELECT * FROM sc WHERE id = 1",
+        &[r#"{"id":1,"v":10}"#],
+    );
+
+    // DDL on the other core.
+    check(&mut cons[1], "DROP TABLE sc", &["OK"]);
+    check(
+        &mut cons[1],
+        "CREATE TABLE sc (id INTEGER PRIMARY KEY, v TEXT, w INTEGER DEFAULT 7)",
+        &["OK"],
+    );
+    check(
+        &mut cons[1],
+        "INSERT INTO sc (id, v) VALUES (1, 'x')",
+        &["1"],
+    );
+    every(
+        &mut cons,
+        "SELECT * FROM sc WHERE id = 1",
+        &[r#"{"id":1,"v":"x","w":7}"#],
+    );
+
+    // The schema key deleted by a plain command: the table is schemaless again.
+    let _: i64 = redis::cmd("DEL")
+        .arg("_internal:schemas:sc")
+        .query(&mut cons[0])
+        .unwrap();
+    check(
+        &mut cons[1],
+        "INSERT INTO sc (id, v) VALUES (2, 'abc')",
+        &["1"],
+    );
+    every(
+        &mut cons,
+        "SELECT * FROM sc WHERE id = 2",
+        &[r#"{"id":2,"v":"abc"}"#],
+    );
+
+    // FLUSHDB, then a schema created where another core last saw none.
+    let _: () = redis::cmd("FLUSHDB").query(&mut cons[1]).unwrap();
+    every(
+        &mut cons,
+        "SELECT * FROM sc",
+        &[r#"ERR SQL relation "sc" does not exist"#],
+    );
+    check(
+        &mut cons[1],
+        "CREATE TABLE sc (id INTEGER PRIMARY KEY, q INTEGER)",
+        &["OK"],
+    );
+    every(
+        &mut cons,
+        "INSERT INTO sc VALUES (5, 'five')",
+        &[r#"ERR SQL invalid input syntax for type integer: "five""#],
+    );
+    every(&mut cons, "SELECT count(*) AS n FROM sc", &[r#"{"n":0}"#]);
+}
+
+// ---------------------------------------------------------------------------------------
 // The multi-argument form
 
 #[test]

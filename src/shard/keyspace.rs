@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use hashbrown::HashTable;
 
@@ -117,6 +118,35 @@ impl Default for Keyspace {
     }
 }
 
+/// Prefix of the keys every core caches: the SQL schemas (`_internal:schemas:<table>`),
+/// read to plan each statement.
+pub const CATALOG_PREFIX: &[u8] = b"_internal:schemas:";
+
+/// Counts changes of catalog keys (and flushes and swaps of whole databases), bumped
+/// by whichever core makes one while it makes it, so before the change's reply goes
+/// out. A core's cached schemas are good while the epoch they were read at is
+/// current. It is the one counter all cores share that changes after start: it moves
+/// only with DDL, is read once per SQL statement, and never on the path of other
+/// commands.
+static CATALOG_EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// The current catalog epoch (see `CATALOG_EPOCH`).
+pub fn catalog_epoch() -> u64 {
+    CATALOG_EPOCH.load(AtomicOrdering::Acquire)
+}
+
+#[inline]
+fn note_change(key: &[u8]) {
+    if key.first() == Some(&b'_') && key.starts_with(CATALOG_PREFIX) {
+        catalog_changed();
+    }
+}
+
+#[cold]
+fn catalog_changed() {
+    CATALOG_EPOCH.fetch_add(1, AtomicOrdering::Release);
+}
+
 /// Seconds clock for LRU bookkeeping; wraps every 136 years.
 #[inline]
 pub fn lru_clock(now_ms: u64) -> u32 {
@@ -152,6 +182,14 @@ impl Keyspace {
     /// WATCH either.
     #[inline]
     fn journal(&self, effect: EffectRef<'_>) {
+        match &effect {
+            EffectRef::Put { key, .. }
+            | EffectRef::Del { key, .. }
+            | EffectRef::Expire { key, .. }
+            | EffectRef::Delta { key, .. } => note_change(key),
+            EffectRef::FlushDb { .. } | EffectRef::SwapDb { .. } => catalog_changed(),
+            EffectRef::GroupTag => {}
+        }
         if self.watches.is_some() {
             match &effect {
                 EffectRef::Put { key, .. }
@@ -232,6 +270,7 @@ impl Keyspace {
 
     /// Journals the current state of the entry at `slot` as a `Put`.
     fn journal_put(&self, slot: Slot) {
+        note_change(&self.entry(slot).key);
         if self.watches.is_some() {
             self.touch_watched(&self.entry(slot).key);
         }
@@ -551,6 +590,7 @@ impl Keyspace {
         if self.remove_if_emptied(slot) {
             return r;
         }
+        note_change(&self.entry(slot).key);
         if self.watches.is_some() {
             self.touch_watched(&self.entry(slot).key);
         }
@@ -748,6 +788,7 @@ pub fn swap_dbs(dbs: &mut [Keyspace], a: usize, b: usize) {
     }
     // Watchers of either database see their keys change; the watch tables stay with
     // their database numbers.
+    catalog_changed();
     dbs[a].touch_all_watched();
     dbs[b].touch_all_watched();
     dbs.swap(a, b);

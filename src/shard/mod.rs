@@ -87,6 +87,9 @@ pub struct Shard {
     next_txn: Cell<u64>,
     /// Clients blocked on this shard's keys (BLPOP...).
     pub blocked: RefCell<blocking::Blocked>,
+    /// The SQL schemas this core has read, to plan statements without asking the
+    /// schemas' shards each time.
+    pub sql_schemas: RefCell<crate::sql::SchemaCache>,
 }
 
 impl Shard {
@@ -117,6 +120,7 @@ impl Shard {
             locks: RefCell::new(LockTable::default()),
             next_txn: Cell::new(1),
             blocked: RefCell::new(Default::default()),
+            sql_schemas: RefCell::new(Default::default()),
         })
     }
 

@@ -44,6 +44,7 @@ use sqlparser::ast;
 
 pub use error::{SqlError, SqlResult};
 
+use crate::shard::keyspace::catalog_epoch;
 use crate::shard::{join_all, shard_of, Shard};
 use error::sql_bail;
 use expr::EvalCtx;
@@ -74,10 +75,46 @@ impl Catalog for Schemas {
     }
 }
 
+/// A core's copy of the schemas it has read (and of tables that have none), keyed by
+/// database and table. Good while the catalog epoch it was read at is current: every
+/// change of a schema key, on any core, moves the epoch (`keyspace::catalog_epoch`),
+/// and the next statement here starts over.
+#[derive(Default)]
+pub struct SchemaCache {
+    epoch: u64,
+    tables: HashMap<(usize, String), Option<Arc<TableSchema>>>,
+}
+
+/// Most tables a core keeps schemas for; past it the cache starts over (statements
+/// naming many made-up tables must not grow it without end).
+const CACHED_TABLES: usize = 1024;
+
 impl Schemas {
-    /// Reads the schemas of `tables` from the shards that hold them.
+    /// The schemas of `tables`: from this core's cache, else from the shards that hold
+    /// them.
     async fn load(shard: &Rc<Shard>, db: usize, tables: Vec<String>) -> SqlResult<Schemas> {
-        let calls: Vec<_> = tables
+        let epoch = catalog_epoch();
+        let mut map = HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let mut cache = shard.sql_schemas.borrow_mut();
+            if cache.epoch != epoch || cache.tables.len() > CACHED_TABLES {
+                cache.tables.clear();
+                cache.epoch = epoch;
+            }
+            for t in tables {
+                match cache.tables.get(&(db, t.clone())) {
+                    Some(s) => {
+                        map.insert(t, s.clone());
+                    }
+                    None => missing.push(t),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(Schemas(map));
+        }
+        let calls: Vec<_> = missing
             .iter()
             .map(|t| {
                 let owner = shard_of(&schema::schema_key(t), shard.nshards);
@@ -91,12 +128,18 @@ impl Schemas {
                 )
             })
             .collect();
-        let mut map = HashMap::new();
-        for (t, r) in tables.into_iter().zip(join_all(calls).await) {
+        let replies = join_all(calls).await;
+        let mut cache = shard.sql_schemas.borrow_mut();
+        for (t, r) in missing.into_iter().zip(replies) {
             let s = match r? {
                 SqlReply::Schema(s) => s.map(Arc::new),
                 _ => None,
             };
+            // Read at `epoch` or later: if the schema changed meanwhile, the epoch has
+            // moved too and the next statement reads it again.
+            if cache.epoch == epoch {
+                cache.tables.insert((db, t.clone()), s.clone());
+            }
             map.insert(t, s);
         }
         Ok(Schemas(map))

@@ -238,3 +238,19 @@ pub fn assign(column: &str, ty: SqlType, v: Datum, untyped: bool) -> SqlResult<D
 pub fn is_string_literal(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Value(v) if matches!(v.value, ast::Value::SingleQuotedString(_) | ast::Value::EscapedStringLiteral(_)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every core caches schemas until a change of a key under the keyspace's catalog
+    /// prefix: schema keys must be under it.
+    #[test]
+    fn schema_keys_are_catalog_keys() {
+        assert_eq!(
+            SCHEMA_PREFIX.as_bytes(),
+            crate::shard::keyspace::CATALOG_PREFIX
+        );
+        assert!(schema_key("t").starts_with(crate::shard::keyspace::CATALOG_PREFIX));
+    }
+}

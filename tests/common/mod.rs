@@ -174,6 +174,22 @@ impl Server {
         }
     }
 
+    /// A connection accepted by each of the server's `shards` cores, in core order
+    /// (`CLIENT ID` is `seq * shards + core`), so that commands for a shard run both on
+    /// its own core and forwarded.
+    pub fn con_on_each_core(&self, shards: usize) -> Vec<redis::Connection> {
+        let mut found: Vec<Option<redis::Connection>> = (0..shards).map(|_| None).collect();
+        for _ in 0..200 {
+            let mut con = self.con();
+            let id: usize = redis::cmd("CLIENT").arg("ID").query(&mut con).unwrap();
+            found[id % shards].get_or_insert(con);
+            if found.iter().all(Option::is_some) {
+                return found.into_iter().map(Option::unwrap).collect();
+            }
+        }
+        panic!("could not get a connection on every core");
+    }
+
     /// A raw TCP connection for protocol-level tests.
     pub fn raw(&self) -> RawCon {
         let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
