@@ -91,7 +91,6 @@ pub async fn run_select(
             .collect(),
         CoordPlan::Aggregate {
             aggs,
-            nkeys,
             having,
             project,
         } => {
@@ -110,7 +109,6 @@ pub async fn run_select(
                     }
                 }
             }
-            let _ = nkeys;
             let tuples = finish_groups(groups, aggs, ctx)?;
             having_project(tuples, having.as_ref(), project, ctx)?
         }

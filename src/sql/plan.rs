@@ -170,7 +170,6 @@ pub enum CoordPlan {
     /// Partial groups come from the shards (a single table with aggregates).
     Aggregate {
         aggs: Vec<AggSpec>,
-        nkeys: usize,
         having: Option<Expr>,
         project: Vec<Expr>,
     },
@@ -792,10 +791,9 @@ impl Planner<'_> {
                     // PostgreSQL prefers an input column to an output name here; a
                     // schemaless table has every column, so there the output wins.
                     let key = match (output_ref(g, &names, "GROUP BY")?, g) {
-                        (Some(k), ast::Expr::Identifier(i))
+                        (Some(_), ast::Expr::Identifier(i))
                             if declared(scope.sources, &bind::ident(i)) =>
                         {
-                            let _ = k;
                             bind::bind(g, &mut scope)?
                         }
                         (Some(k), _) => project[k].clone(),
@@ -958,18 +956,12 @@ impl Planner<'_> {
             offsets.push(at);
             at += s.columns.len();
         }
-        // Scans see only their own columns.
+        // Scans see only their own columns: to a shard, every source starts at 0.
         let local: Vec<usize> = vec![0; nsources];
-        let scan_offsets = |s: usize| -> Vec<usize> {
-            let mut o = vec![0; nsources];
-            o[s] = 0;
-            o
-        };
-        let _ = local;
         let mut fragments = Vec::with_capacity(nsources);
-        for (s, src) in sources.iter_mut().enumerate() {
+        for src in sources.iter_mut() {
             for c in src.filter.iter_mut() {
-                place(c, &scan_offsets(s));
+                place(c, &local);
             }
         }
         let fragment = |src: &Source, output: FragmentOutput| Fragment {
@@ -1013,7 +1005,6 @@ impl Planner<'_> {
             if let Some(h) = having.as_mut() {
                 place(h, &offsets);
             }
-            let nkeys = group_keys.len();
             let out = FragmentOutput::Groups {
                 keys: group_keys,
                 aggs: aggs.clone(),
@@ -1021,7 +1012,6 @@ impl Planner<'_> {
             fragments.push(Arc::new(fragment(&sources[0], out)));
             CoordPlan::Aggregate {
                 aggs,
-                nkeys,
                 having,
                 project,
             }
@@ -1048,9 +1038,8 @@ impl Planner<'_> {
                 for k in join.left_keys.iter_mut() {
                     place(k, &offsets);
                 }
-                let right = scan_offsets(j + 1);
                 for k in join.right_keys.iter_mut() {
-                    place(k, &right);
+                    place(k, &local);
                 }
                 for c in join.condition.iter_mut() {
                     place(c, &offsets);
