@@ -461,6 +461,66 @@ fn ordered_limit_is_a_prefix_of_the_full_sort() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Joins on the primary key
+
+/// A join on the other table's key reads it by key when the rows so far name few of
+/// the database's keys, and scans it when they name many (more than half): the rows
+/// are the same either way.
+#[test]
+fn key_joins_read_by_key_or_scan_with_the_same_rows() {
+    let server = Server::start_with(SHARDS, &[]);
+    let mut con = server.con();
+    check(
+        &mut con,
+        "CREATE TABLE r (id INTEGER PRIMARY KEY, v INTEGER)",
+        &["OK"],
+    );
+    check(
+        &mut con,
+        "CREATE TABLE l (id INTEGER PRIMARY KEY, rid INTEGER)",
+        &["OK"],
+    );
+    let r: Vec<String> = (1..=10).map(|i| format!("({i}, {})", i * 10)).collect();
+    check(
+        &mut con,
+        &format!("INSERT INTO r VALUES {}", r.join(", ")),
+        &["10"],
+    );
+    let l: Vec<String> = (1..=200).map(|i| format!("({i}, {})", i % 20)).collect();
+    check(
+        &mut con,
+        &format!("INSERT INTO l VALUES {}", l.join(", ")),
+        &["200"],
+    );
+    for (stmt, expected) in [
+        // 200 distinct keys of about 210 in the database: `r` is scanned.
+        (
+            "SELECT count(*) AS n, sum(r.v) AS s FROM l JOIN r ON l.id = r.id",
+            r#"{"n":10,"s":550}"#,
+        ),
+        (
+            "SELECT count(*) AS n, count(r.v) AS m FROM l LEFT JOIN r ON r.id = l.id",
+            r#"{"n":200,"m":10}"#,
+        ),
+        // 10 or 20 distinct keys: read by key.
+        (
+            "SELECT count(*) AS n, sum(r.v) AS s FROM r JOIN l ON r.id = l.id",
+            r#"{"n":10,"s":550}"#,
+        ),
+        (
+            "SELECT count(*) AS n, sum(r.v) AS s FROM l JOIN r ON l.rid = r.id",
+            r#"{"n":100,"s":5500}"#,
+        ),
+        (
+            "SELECT count(*) AS n, count(r.v) AS m FROM l LEFT JOIN r ON r.id = l.rid",
+            r#"{"n":200,"m":100}"#,
+        ),
+    ] {
+        check(&mut con, stmt, &[expected]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Schemas cached per core
 
 /// Every core keeps the schemas it has read; a change made on any core, by DDL or by
