@@ -219,7 +219,7 @@ pub fn bind(expr: &ast::Expr, scope: &mut dyn Scope) -> SqlResult<Expr> {
                 f => f.to_string().to_ascii_lowercase(),
             };
             func(
-                Func::DatePart,
+                Func::Extract,
                 vec![Expr::Literal(Datum::Text(name)), bind(e, scope)?],
             )
         }
@@ -1305,19 +1305,19 @@ mod tests {
     fn special_functions() {
         check(
             "EXTRACT(year FROM a)",
-            func(Func::DatePart, vec![text("year"), col(0)]),
+            func(Func::Extract, vec![text("year"), col(0)]),
         );
         check(
             "EXTRACT(EPOCH FROM a)",
-            func(Func::DatePart, vec![text("epoch"), col(0)]),
+            func(Func::Extract, vec![text("epoch"), col(0)]),
         );
         check(
             "EXTRACT(dow FROM a)",
-            func(Func::DatePart, vec![text("dow"), col(0)]),
+            func(Func::Extract, vec![text("dow"), col(0)]),
         );
         check(
             "EXTRACT('month' FROM a)",
-            func(Func::DatePart, vec![text("month"), col(0)]),
+            func(Func::Extract, vec![text("month"), col(0)]),
         );
         check(
             "POSITION('x' IN a)",

@@ -41,6 +41,8 @@ pub enum Func {
     Now,
     CurrentDate,
     DatePart,
+    /// `EXTRACT(field FROM source)`: DATE_PART as a NUMERIC (PostgreSQL 14 and later).
+    Extract,
     DateTrunc,
 }
 
@@ -119,6 +121,7 @@ impl Func {
             Func::Now => "now",
             Func::CurrentDate => "current_date",
             Func::DatePart => "date_part",
+            Func::Extract => "extract",
             Func::DateTrunc => "date_trunc",
         }
     }
@@ -134,7 +137,7 @@ impl Func {
             Func::Substring => (2, 3),
             Func::Replace | Func::SplitPart => (3, 3),
             Func::Position | Func::Left | Func::Right | Func::Mod | Func::Power => (2, 2),
-            Func::Nullif | Func::DatePart | Func::DateTrunc => (2, 2),
+            Func::Nullif | Func::DatePart | Func::Extract | Func::DateTrunc => (2, 2),
             Func::Concat | Func::Coalesce | Func::Greatest | Func::Least => (1, usize::MAX),
             Func::Now | Func::CurrentDate => (0, 0),
         }
@@ -373,16 +376,20 @@ impl Func {
                 }
                 _ => Err(self.no_such(a)),
             },
-            Func::DatePart => {
+            Func::DatePart | Func::Extract => {
                 let Datum::Text(field) = &a[0] else {
                     return Err(self.no_such(a));
                 };
-                date_part(field, &a[1]).map(Datum::Float).map_err(|e| {
+                let part = date_part(field, &a[1]).map_err(|e| {
                     if e.0.is_empty() {
                         self.no_such(a)
                     } else {
                         e
                     }
+                })?;
+                Ok(match self {
+                    Func::Extract => Datum::Numeric(extract_numeric(field, &a[1], part)),
+                    _ => Datum::Float(part),
                 })
             }
             Func::DateTrunc => {
@@ -653,6 +660,21 @@ fn date_part(field: &str, source: &Datum) -> SqlResult<f64> {
             utc.timestamp() as f64 + micros / 1e6
         }
     })
+}
+
+/// EXTRACT's NUMERIC for a DATE_PART value: seconds and epochs of times and timestamps
+/// to the microsecond (scale 6), milliseconds to the microsecond (scale 3), every other
+/// part (and every part of a date) a whole number, as PostgreSQL prints them.
+fn extract_numeric(field: &str, source: &Datum, part: f64) -> Decimal {
+    let scale = match (unit(field), source) {
+        (_, Datum::Date(_)) => 0,
+        (Some(Unit::Second | Unit::Epoch), _) => 6,
+        (Some(Unit::Milliseconds), _) => 3,
+        _ => 0,
+    };
+    // Parts are whole microseconds below 2^53, so the product is exact once rounded.
+    let scaled = (part * 10f64.powi(scale as i32)).round();
+    Decimal::new(scaled as i64, scale)
 }
 
 fn time_part(field: &str, t: NaiveTime) -> SqlResult<f64> {
