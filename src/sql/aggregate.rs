@@ -151,8 +151,9 @@ impl AggState {
                 *n += 1;
             }
             AggState::Best(best) => {
-                if matches!(v, Datum::Json(_)) {
-                    sql_bail!("function {}(jsonb) does not exist", spec.name());
+                // PostgreSQL has no MIN/MAX over these (bool_and/bool_or for booleans).
+                if matches!(v, Datum::Json(_) | Datum::Bool(_)) {
+                    sql_bail!("function {}({}) does not exist", spec.name(), v.type_name());
                 }
                 let better = match best {
                     None => true,
