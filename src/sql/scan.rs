@@ -227,8 +227,26 @@ impl<'f> Sink<'f> {
         }
     }
 
+    /// Feeds `e` when it is a live row of the table (key prefix `prefix`); returns
+    /// whether the sink wants no more rows.
+    #[inline(always)]
+    fn offer(&mut self, e: &Entry, prefix: &[u8], now: u64) -> bool {
+        if let Some(pk) = is_row(e, prefix, now) {
+            if let Some(doc) = row_doc(&e.value) {
+                self.result.seen = true;
+                self.feed(&doc, pk);
+            }
+        }
+        self.stopped()
+    }
+
+    /// An error, or enough rows for an unordered LIMIT: no more rows are needed.
+    fn stopped(&self) -> bool {
+        self.error.is_some() || self.full
+    }
+
     fn feed(&mut self, doc: &Map<String, Doc>, pk: &[u8]) {
-        if self.error.is_some() || self.full {
+        if self.stopped() {
             return;
         }
         let hints = std::mem::take(&mut self.hints);
@@ -385,24 +403,14 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
                     break;
                 };
                 for key in chunk {
-                    let Some(slot) = ks.find(key) else {
-                        continue;
-                    };
-                    let e = ks.entry(slot);
-                    let Some(pk) = is_row(e, &prefix, now) else {
-                        continue;
-                    };
-                    let Some(doc) = row_doc(&e.value) else {
-                        continue;
-                    };
-                    sink.result.seen = true;
-                    sink.feed(&doc, pk);
-                    if sink.error.is_some() || sink.full {
-                        break;
+                    if let Some(slot) = ks.find(key) {
+                        if sink.offer(ks.entry(slot), &prefix, now) {
+                            break;
+                        }
                     }
                 }
             }
-            if sink.error.is_some() || sink.full {
+            if sink.stopped() {
                 break;
             }
             pacer.pause().await;
@@ -421,25 +429,16 @@ pub async fn run(shard: &Rc<Shard>, frag: &Fragment) -> SqlResult<FragmentResult
             let window = ks.slab_window(cursor, CHUNK);
             for i in 0..window.len() {
                 prefetch_ahead(window, i, &sink.hints);
-                let Some(e) = &window[i] else {
-                    continue;
-                };
-                let Some(pk) = is_row(e, &prefix, now) else {
-                    continue;
-                };
-                let Some(doc) = row_doc(&e.value) else {
-                    continue;
-                };
-                sink.result.seen = true;
-                sink.feed(&doc, pk);
-                if sink.error.is_some() || sink.full {
-                    break;
+                if let Some(e) = &window[i] {
+                    if sink.offer(e, &prefix, now) {
+                        break;
+                    }
                 }
             }
             let next = cursor + window.len();
             (next, window.len() < CHUNK || next >= ks.slab_len())
         };
-        if done || sink.error.is_some() || sink.full {
+        if done || sink.stopped() {
             break;
         }
         cursor = next;
