@@ -41,9 +41,19 @@ pub fn targets(shard: &Shard, key: Option<&[u8]>) -> Vec<ShardId> {
 
 /// Runs a fragment on every shard it concerns and returns their results.
 pub async fn gather(shard: &Rc<Shard>, frag: &Arc<Fragment>) -> SqlResult<Vec<FragmentResult>> {
-    let calls: Vec<_> = targets(shard, frag.key.as_deref())
+    let parts = targets(shard, frag.key.as_deref())
         .into_iter()
-        .map(|s| call(shard, s, SqlOp::Scan(frag.clone())))
+        .map(|s| (s, frag.clone()));
+    run_parts(shard, parts).await
+}
+
+/// Runs each fragment on its shard, all at once, and returns their results.
+async fn run_parts(
+    shard: &Rc<Shard>,
+    parts: impl Iterator<Item = (ShardId, Arc<Fragment>)>,
+) -> SqlResult<Vec<FragmentResult>> {
+    let calls: Vec<_> = parts
+        .map(|(s, frag)| call(shard, s, SqlOp::Scan(frag)))
         .collect();
     let mut out = Vec::new();
     for r in join_all(calls).await {
@@ -119,9 +129,6 @@ pub async fn run_select(
             having,
             project,
         } => {
-            let rows_of = |results: Vec<FragmentResult>| -> Vec<Vec<Datum>> {
-                results.into_iter().flat_map(|r| r.rows).collect()
-            };
             let mut tables = parts.into_iter();
             let mut acc = tables.next().flatten().map(rows_of).unwrap_or_default();
             for (j, (join, right)) in joins.iter().zip(tables).enumerate() {
@@ -212,12 +219,11 @@ async fn lookup(
         if keys[shard_of(&key, shard.nshards)].insert(key) {
             distinct += 1;
             if distinct > most {
-                let scanned = gather(shard, frag).await?;
-                return Ok(scanned.into_iter().flat_map(|r| r.rows).collect());
+                return Ok(rows_of(gather(shard, frag).await?));
             }
         }
     }
-    let calls: Vec<_> = keys
+    let parts = keys
         .into_iter()
         .enumerate()
         .filter(|(_, keys)| !keys.is_empty())
@@ -226,17 +232,14 @@ async fn lookup(
                 lookup: Some(keys.into_iter().collect()),
                 ..Fragment::clone(frag)
             };
-            call(shard, s, SqlOp::Scan(Arc::new(part)))
-        })
-        .collect();
-    let mut rows = Vec::new();
-    for r in join_all(calls).await {
-        match r? {
-            SqlReply::Fragment(f) => rows.extend(f.rows),
-            other => sql_bail!("internal error: unexpected reply {other:?}"),
-        }
-    }
-    Ok(rows)
+            (s, Arc::new(part))
+        });
+    Ok(rows_of(run_parts(shard, parts).await?))
+}
+
+/// The rows of the shards' results, as one list.
+fn rows_of(results: Vec<FragmentResult>) -> Vec<Vec<Datum>> {
+    results.into_iter().flat_map(|r| r.rows).collect()
 }
 
 /// Folds `rows` by GROUP BY keys (when aggregating), applies HAVING and projects.
